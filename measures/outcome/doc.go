@@ -1,0 +1,15 @@
+// Package outcome holds the per-patient clinical definitions of kapstat:
+// index day, baseline, endpoint, change, response, remission, reliable
+// change, relapse, the weekly buckets of a trajectory, the analysis groups of
+// an episode and calendar quarters.
+//
+// Every function is pure and works on one patient and, where it matters, one
+// instrument. All days are integers: days since 1970-01-01 when the input
+// carries dates, the input's own day offsets otherwise. Scores and sessions
+// may come in any order; functions sort a copy and never modify their
+// arguments.
+//
+// The definitions follow the specification's outcome section. The defaults
+// of Params and the per-instrument Thresholds are chosen by the caller's
+// configuration; DefaultParams gives the documented defaults.
+package outcome
