@@ -1,0 +1,150 @@
+// Package pipeline holds kapstat's batch stages: reading input files, validating and scoring
+// rows, the Parquet lake, the DuckDB warehouse, and the analysis that runs the outcome
+// definitions and statistics over the warehouse.
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/kapstat/kapstat/measures"
+)
+
+// Version is kapstat's version, written into every output.
+const Version = "0.3.0"
+
+// Thresholds are the per-instrument thresholds a configuration may override.
+type Thresholds struct {
+	Cutoff         int `toml:"cutoff" json:"cutoff"`
+	Remission      int `toml:"remission" json:"remission"`
+	ReliableChange int `toml:"reliable_change" json:"reliable_change"`
+	MaxMissing     int `toml:"max_missing" json:"max_missing"`
+}
+
+// Config is every parameter of the definitions (SPEC 4, 6). Defaults come from code
+// (DefaultConfig), then a TOML file, then flags.
+type Config struct {
+	BaselineDays     int                   `toml:"baseline_days" json:"baseline_days"`
+	AcuteDays        int                   `toml:"acute_days" json:"acute_days"`
+	ResponseFraction float64               `toml:"response_fraction" json:"response_fraction"`
+	RelapseDays      []int                 `toml:"relapse_days" json:"relapse_days"`
+	MaxClasses       int                   `toml:"max_classes" json:"max_classes"`
+	ClassStarts      int                   `toml:"class_starts" json:"class_starts"`
+	Seed             uint64                `toml:"seed" json:"seed"`
+	SuppressBelow    int                   `toml:"suppress_below" json:"suppress_below"`
+	Instruments      map[string]Thresholds `toml:"instruments" json:"instruments"`
+}
+
+// DefaultConfig returns the definitions of SPEC 4 and 6.
+func DefaultConfig() Config {
+	c := Config{
+		BaselineDays: 30, AcuteDays: 56, ResponseFraction: 0.5,
+		RelapseDays: []int{28, 56, 84, 182},
+		MaxClasses:  4, ClassStarts: 10, Seed: 20260101,
+		SuppressBelow: 11,
+		Instruments:   map[string]Thresholds{},
+	}
+	for _, in := range measures.All() {
+		c.Instruments[in.Code] = Thresholds{in.Cutoff, in.Remission, in.ReliableChange, in.MaxMissing}
+	}
+	return c
+}
+
+// LoadConfig reads a TOML file over the defaults. Unknown keys are an error, so a misspelt
+// threshold never silently falls back to its default.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	// Decode instruments separately so a file can override one threshold and keep the others.
+	var raw struct {
+		Config
+		Instruments map[string]map[string]int `toml:"instruments"`
+	}
+	raw.Config = c
+	md, err := toml.Decode(string(b), &raw)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("config %s: unknown keys %s", path, strings.Join(keys, ", "))
+	}
+	c = raw.Config
+	c.Instruments = DefaultConfig().Instruments
+	for name, kv := range raw.Instruments {
+		code := measures.Normalize(name)
+		if code == "" {
+			return c, fmt.Errorf("config %s: unknown instrument %q", path, name)
+		}
+		th := c.Instruments[code]
+		for k, v := range kv {
+			switch k {
+			case "cutoff":
+				th.Cutoff = v
+			case "remission":
+				th.Remission = v
+			case "reliable_change":
+				th.ReliableChange = v
+			case "max_missing":
+				th.MaxMissing = v
+			default:
+				return c, fmt.Errorf("config %s: instruments.%s: unknown key %q", path, name, k)
+			}
+		}
+		c.Instruments[code] = th
+	}
+	return c, c.Validate()
+}
+
+// Validate rejects configurations under which the definitions make no sense.
+func (c Config) Validate() error {
+	if c.BaselineDays < 0 || c.AcuteDays <= 0 {
+		return fmt.Errorf("config: baseline_days must be >= 0 and acute_days > 0")
+	}
+	if c.ResponseFraction <= 0 || c.ResponseFraction >= 1 {
+		return fmt.Errorf("config: response_fraction must be in (0, 1)")
+	}
+	if c.MaxClasses < 1 || c.MaxClasses > 6 {
+		return fmt.Errorf("config: max_classes must be 1..6")
+	}
+	for code, th := range c.Instruments {
+		in, _ := measures.Lookup(code)
+		if th.Cutoff < 0 || th.Cutoff > in.TotalMax || th.MaxMissing < 0 || th.MaxMissing >= in.Items {
+			return fmt.Errorf("config: instruments.%s: thresholds out of range", code)
+		}
+	}
+	return nil
+}
+
+// Instrument returns the instrument with this configuration's thresholds.
+func (c Config) Instrument(code string) measures.Instrument {
+	in, _ := measures.Lookup(code)
+	if th, ok := c.Instruments[in.Code]; ok {
+		in.Cutoff, in.Remission, in.ReliableChange, in.MaxMissing = th.Cutoff, th.Remission, th.ReliableChange, th.MaxMissing
+		if len(in.Clusters) > 0 { // PCL-5 has no published bands: split at the cutoff in force
+			in.Bands = []measures.Band{{0, th.Cutoff - 1, "below cutoff"}, {th.Cutoff, in.TotalMax, "at or above cutoff"}}
+		}
+	}
+	return in
+}
+
+// InstrumentCodes returns the instrument codes in canonical order.
+func (c Config) InstrumentCodes() []string {
+	var out []string
+	for _, in := range measures.All() {
+		out = append(out, in.Code)
+	}
+	return out
+}

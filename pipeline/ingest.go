@@ -1,0 +1,435 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// IngestOptions are the settings of one ingest or validate run.
+type IngestOptions struct {
+	Config Config
+	// AsOf is the as-of date: rows dated after it are quarantined as future_date. Zero means now.
+	AsOf time.Time
+	// Now is the clock for ingest_runs timestamps (tests pass a fixed one). Nil means time.Now.
+	Now func() time.Time
+}
+
+func (o IngestOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// FileReport is what happened to one input file.
+type FileReport struct {
+	Path        string           `json:"path"`
+	SHA256      string           `json:"sha256"`
+	Kind        Kind             `json:"kind,omitempty"`
+	RowsRead    int64            `json:"rows_read"`
+	Accepted    int64            `json:"accepted"`
+	Duplicates  int64            `json:"duplicates"`
+	Quarantined int64            `json:"quarantined"`
+	Reasons     map[string]int64 `json:"reasons,omitempty"`
+	Skipped     bool             `json:"skipped,omitempty"`
+	SkipReason  string           `json:"skip_reason,omitempty"`
+}
+
+// stagedFile is a parsed file waiting to be loaded: its accepted-by-validation rows and its
+// findings, each in a Parquet file in the staging directory.
+type stagedFile struct {
+	report   *FileReport
+	fileID   int
+	rows     string
+	findings string
+	nFind    int64
+}
+
+// FileSHA256 returns the hex SHA-256 of a file's content.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// stage parses, validates and scores one file into two Parquet files under dir.
+func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions) (*stagedFile, error) {
+	cr, err := openCanonical(path)
+	if err != nil {
+		return nil, err
+	}
+	defer cr.close()
+	sf := &stagedFile{report: &FileReport{Path: path, Kind: cr.kind}, fileID: fileID,
+		rows: filepath.Join(dir, fmt.Sprintf("rows-%d.parquet", fileID)), findings: filepath.Join(dir, fmt.Sprintf("findings-%d.parquet", fileID))}
+	schema := assessmentStageSchema
+	if cr.kind == KindSessions {
+		schema = sessionStageSchema
+	}
+	rw, err := newParquetWriter(sf.rows, schema)
+	if err != nil {
+		return nil, err
+	}
+	fw, err := newParquetWriter(sf.findings, findingStageSchema)
+	if err != nil {
+		rw.close()
+		return nil, err
+	}
+	asOf := opt.AsOf
+	if asOf.IsZero() {
+		asOf = opt.now()
+	}
+	rc := newRowChecker(path, opt.Config, asOf, cr.cols, len(cr.header))
+	var (
+		a Assessment
+		s Session
+		f *Finding
+	)
+	for {
+		rec, err := cr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rw.close()
+			fw.close()
+			return nil, err
+		}
+		sf.report.RowsRead++
+		if sf.report.RowsRead%65536 == 0 && ctx.Err() != nil {
+			rw.close()
+			fw.close()
+			return nil, ctx.Err()
+		}
+		if cr.kind == KindAssessments {
+			a, f = rc.assessment(rec)
+			if f == nil {
+				err = rw.appendAssessment(&a)
+			}
+		} else {
+			s, f = rc.session(rec)
+			if f == nil {
+				err = rw.appendSession(&s)
+			}
+		}
+		if f != nil {
+			sf.nFind++
+			err = fw.appendFinding(f)
+		}
+		if err != nil {
+			rw.close()
+			fw.close()
+			return nil, fmt.Errorf("stage %s: %w", path, err)
+		}
+	}
+	if err := rw.close(); err != nil {
+		fw.close()
+		return nil, fmt.Errorf("stage %s: %w", path, err)
+	}
+	if err := fw.close(); err != nil {
+		return nil, fmt.Errorf("stage %s: %w", path, err)
+	}
+	return sf, nil
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// keyColumns are the columns that identify one administration or session: rows sharing them
+// are duplicates (same responses) or conflicts (different responses).
+var keyColumns = map[Kind]string{
+	KindAssessments: "patient_id, instrument, day",
+	KindSessions:    "patient_id, day, session_type",
+}
+
+// load moves one staged file into the warehouse tables inside the caller's transaction,
+// classifying rows as accepted, duplicate or conflict (SPEC 3.3).
+func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started time.Time, opt IngestOptions) error {
+	r := sf.report
+	table := string(r.Kind)
+	key := keyColumns[r.Kind]
+	exec := func(q string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("load %s: %w", r.Path, err)
+		}
+		return nil
+	}
+	if err := exec(`CREATE OR REPLACE TEMP TABLE stg AS SELECT * FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
+		return err
+	}
+	// cls: one status per staged row. A key seen with more than one set of responses, in
+	// this file or against the warehouse, is a conflict for every row of this file holding it.
+	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
+		WITH k AS (SELECT ` + key + `, count(DISTINCT responses_hash) AS nd, min(source_line) AS first_line
+		           FROM stg GROUP BY ALL),
+		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
+		                  any_value(source_line) AS line
+		           FROM ` + table + ` SEMI JOIN k USING (` + key + `) GROUP BY ALL)
+		SELECT s.source_line,
+		  CASE WHEN k.nd > 1 OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
+		       WHEN e.hash IS NOT NULL OR s.source_line <> k.first_line THEN 'duplicate'
+		       ELSE 'accept' END AS status,
+		  CASE WHEN k.nd > 1 THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
+		       WHEN e.hash IS NOT NULL AND e.hash <> s.responses_hash THEN 'differs from the warehouse row of file ' || e.file_id || ' line ' || e.line
+		  END AS detail
+		FROM stg s JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)`); err != nil {
+		return err
+	}
+	var cols string
+	if r.Kind == KindAssessments {
+		cols = `patient_id, clinic_id, instrument, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END,
+			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END, ` +
+			itemList + `, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e,
+			provisional_ptsd, responses_hash`
+	} else {
+		cols = `patient_id, clinic_id, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END,
+			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END,
+			session_type, route, dose_mg, program, setting, responses_hash`
+	}
+	if err := exec(fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s
+		FROM stg JOIN cls USING (source_line) WHERE status = 'accept' ORDER BY source_line`, table, runID, sf.fileID, cols)); err != nil {
+		return err
+	}
+	var raw string
+	if r.Kind == KindAssessments {
+		raw = `concat_ws(',', patient_id, clinic_id, instrument, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, ` +
+			itemList + `, total_given)`
+	} else {
+		raw = `concat_ws(',', patient_id, clinic_id, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, session_type, route, dose_mg, program, setting)`
+	}
+	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
+		SELECT %d, %d, ?, source_line, NULL, 'conflict', detail, %s
+		FROM stg JOIN cls USING (source_line) WHERE status = 'conflict' ORDER BY source_line`, runID, sf.fileID, raw), r.Path); err != nil {
+		return err
+	}
+	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
+		SELECT %d, %d, ?, line, nullif(column_name, ''), reason, nullif(detail, ''), raw
+		FROM read_parquet(%s) ORDER BY line`, runID, sf.fileID, sqlString(sf.findings)), r.Path); err != nil {
+		return err
+	}
+	var conflicts int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (status = 'accept'), count(*) FILTER (status = 'duplicate'),
+		count(*) FILTER (status = 'conflict') FROM cls`).Scan(&r.Accepted, &r.Duplicates, &conflicts); err != nil {
+		return fmt.Errorf("load %s: %w", r.Path, err)
+	}
+	r.Quarantined = sf.nFind + conflicts
+	if r.Accepted+r.Duplicates+r.Quarantined != r.RowsRead {
+		return fmt.Errorf("load %s: rows read %d != accepted %d + duplicates %d + quarantined %d",
+			r.Path, r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT reason, count(*) FROM quarantine WHERE file_id = ? AND run_id = ? GROUP BY reason`, sf.fileID, runID)
+	if err != nil {
+		return err
+	}
+	r.Reasons = map[string]int64{}
+	for rows.Next() {
+		var reason string
+		var n int64
+		rows.Scan(&reason, &n)
+		r.Reasons[reason] = n
+	}
+	rows.Close()
+	if r.Duplicates > 0 {
+		r.Reasons["duplicate"] = r.Duplicates
+	}
+	return exec(`INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		runID, sf.fileID, r.Path, r.SHA256, string(r.Kind), r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined,
+		Version, started.UTC(), opt.now().UTC())
+}
+
+// Ingest validates, scores and loads files into the warehouse and the lake, atomically: all
+// files of the call commit together or not at all, and the lake files of a run that did not
+// commit are removed the next time the warehouse is opened. A file whose content was
+// ingested before is skipped and reported so.
+func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOptions) ([]*FileReport, error) {
+	if w.ReadOnly {
+		return nil, fmt.Errorf("ingest: warehouse opened read-only")
+	}
+	started := opt.now()
+	var runID, fileID int
+	if err := w.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1, coalesce(max(file_id), 0) FROM ingest_runs`).Scan(&runID, &fileID); err != nil {
+		return nil, err
+	}
+	stagingRoot := w.Lake
+	if stagingRoot == "" {
+		stagingRoot = os.TempDir()
+	}
+	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(stagingRoot, fmt.Sprintf(".staging-%d-", runID))
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	var reports []*FileReport
+	var staged []*stagedFile
+	seen := map[string]string{}
+	for _, path := range files {
+		sum, err := FileSHA256(path)
+		if err != nil {
+			return nil, err
+		}
+		rep := &FileReport{Path: path, SHA256: sum}
+		var prevRun int
+		var prevPath string
+		err = w.db.QueryRowContext(ctx, `SELECT run_id, path FROM ingest_runs WHERE sha256 = ? ORDER BY run_id LIMIT 1`, sum).Scan(&prevRun, &prevPath)
+		switch {
+		case err == nil:
+			rep.Skipped, rep.SkipReason = true, fmt.Sprintf("same content already ingested in run %d (%s)", prevRun, prevPath)
+		case err != sql.ErrNoRows:
+			return nil, err
+		case seen[sum] != "":
+			rep.Skipped, rep.SkipReason = true, "same content as "+seen[sum]+" in this run"
+		}
+		reports = append(reports, rep)
+		if rep.Skipped {
+			continue
+		}
+		seen[sum] = path
+		fileID++
+		sf, err := stage(ctx, path, dir, fileID, opt)
+		if err != nil {
+			return nil, err
+		}
+		sf.report.SHA256 = sum
+		*rep = *sf.report
+		sf.report = rep
+		staged = append(staged, sf)
+	}
+	if len(staged) == 0 {
+		return reports, nil
+	}
+
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, sf := range staged {
+		if err := load(ctx, tx, sf, runID, started, opt); err != nil {
+			return nil, err
+		}
+	}
+	var moved []string
+	if w.Lake != "" {
+		moved, err = w.writeLake(ctx, tx, dir, runID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, p := range moved {
+			os.Remove(p)
+		}
+		return nil, fmt.Errorf("commit ingest: %w", err)
+	}
+	return reports, nil
+}
+
+// writeLake copies this run's accepted rows into Hive-partitioned Parquet (zstd) under the
+// staging directory, then renames the files into the lake. It runs inside the transaction,
+// before the commit: files of a run that then fails are removed by cleanLake.
+func (w *Warehouse) writeLake(ctx context.Context, tx *sql.Tx, dir string, runID int) ([]string, error) {
+	parts := []struct{ table, partition string }{
+		{"assessments", "instrument, year"},
+		{"sessions", "year"},
+	}
+	var moved []string
+	for _, p := range parts {
+		var n int64
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE run_id = %d`, p.table, runID)).Scan(&n); err != nil {
+			return moved, err
+		}
+		if n == 0 {
+			continue
+		}
+		out := filepath.Join(dir, "lake", p.table)
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return moved, err
+		}
+		q := fmt.Sprintf(`COPY (SELECT * EXCLUDE (run_id, responses_hash) FROM %s WHERE run_id = %d ORDER BY patient_id, day)
+			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144)`,
+			p.table, runID, sqlString(out), p.partition, runID)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return moved, fmt.Errorf("write lake %s: %w", p.table, err)
+		}
+		var files []string
+		err := filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, path)
+			}
+			return err
+		})
+		if err != nil {
+			return moved, err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			rel, _ := filepath.Rel(filepath.Join(dir, "lake"), f)
+			dst := filepath.Join(w.Lake, rel)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return moved, err
+			}
+			if err := os.Rename(f, dst); err != nil {
+				return moved, fmt.Errorf("write lake: %w", err)
+			}
+			moved = append(moved, dst)
+		}
+	}
+	return moved, nil
+}
+
+// Validate runs every check of ingest on files without writing anything: the files are loaded
+// into a private in-memory warehouse, so duplicates and conflicts within and across the given
+// files are found as ingest would find them.
+func Validate(ctx context.Context, files []string, opt IngestOptions) ([]*FileReport, []Finding, error) {
+	w, err := OpenWarehouse(ctx, "", "", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer w.Close()
+	reports, err := w.Ingest(ctx, files, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	findings, err := w.Findings(ctx, 0)
+	return reports, findings, err
+}
+
+// Findings returns quarantined rows in file and line order (limit 0 = all).
+func (w *Warehouse) Findings(ctx context.Context, limit int) ([]Finding, error) {
+	q := `SELECT file, line, coalesce(column_name, ''), reason, coalesce(detail, ''), coalesce(raw, '') FROM quarantine ORDER BY file_id, line`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := w.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Finding
+	for rows.Next() {
+		var f Finding
+		if err := rows.Scan(&f.File, &f.Line, &f.Column, &f.Reason, &f.Detail, &f.Raw); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

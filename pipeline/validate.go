@@ -1,0 +1,331 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kapstat/kapstat/measures"
+)
+
+// Reason codes of quarantined rows (SPEC 3.3). Each finding carries one.
+const (
+	ReasonMalformed         = "malformed_row"        // wrong number of fields
+	ReasonMissingField      = "missing_field"        // a required field is empty
+	ReasonBadPatientID      = "bad_patient_id"       // not 1–64 printable characters
+	ReasonUnknownInstrument = "unknown_instrument"   // not PHQ-9, GAD-7 or PCL-5
+	ReasonBadDate           = "bad_date"             // not a valid YYYY-MM-DD date or integer day
+	ReasonFutureDate        = "future_date"          // after the as-of date
+	ReasonNotInteger        = "not_integer"          // an item or total that is not an integer
+	ReasonOutOfRange        = "out_of_range"         // an item or total outside its range
+	ReasonExtraItem         = "extra_item"           // an item column past the instrument's count is filled
+	ReasonTooManyMissing    = "too_many_missing"     // more missing items than prorating allows
+	ReasonTotalMismatch     = "total_mismatch"       // the given total disagrees with the items
+	ReasonUnknownSession    = "unknown_session_type" // not preparation, dosing, integration, maintenance
+	ReasonUnknownRoute      = "unknown_route"        // not sublingual, im, iv, intranasal, oral
+	ReasonMissingRoute      = "missing_route"        // a dosing or maintenance session without a route
+	ReasonBadDose           = "bad_dose"             // dose_mg not a positive number
+	ReasonUnknownProgram    = "unknown_program"      // not kap or infusion
+	ReasonUnknownSetting    = "unknown_setting"      // not in_person, home, telehealth
+	ReasonConflict          = "conflict"             // same key as another row, different responses
+)
+
+// Finding is a quarantined row: where it is, what is wrong, and the row as read.
+type Finding struct {
+	File   string
+	Line   int
+	Column string
+	Reason string
+	Detail string
+	Raw    string
+}
+
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s:%d", f.File, f.Line)
+	if f.Column != "" {
+		s += " column " + f.Column
+	}
+	s += ": " + f.Reason
+	if f.Detail != "" {
+		s += " (" + f.Detail + ")"
+	}
+	return s
+}
+
+// Assessment is one validated, scored administration.
+type Assessment struct {
+	Line       int
+	PatientID  string
+	ClinicID   string
+	Instrument string
+	Day        int32
+	HasDate    bool
+	Items      [measures.MaxItems]int8 // measures.Missing (-1) when missing or past the count
+	TotalGiven int16                   // -1 when absent
+	Score      measures.Result
+	Hash       uint64 // of the responses (items and given total), for duplicates and conflicts
+}
+
+// Session is one validated treatment session.
+type Session struct {
+	Line        int
+	PatientID   string
+	ClinicID    string
+	Day         int32
+	HasDate     bool
+	SessionType string
+	Route       string
+	DoseMG      float64 // 0 when absent
+	Program     string
+	Setting     string
+	Hash        uint64
+}
+
+// rowChecker validates the rows of one file.
+type rowChecker struct {
+	path  string
+	cfg   Config
+	asOf  int32 // day number; rows dated after it are future_date
+	cols  map[string]int
+	width int
+	insts map[string]measures.Instrument
+	items [measures.MaxItems]int // column index of item_k, -1 when absent
+}
+
+func newRowChecker(path string, cfg Config, asOf time.Time, cols map[string]int, width int) *rowChecker {
+	rc := &rowChecker{path: path, cfg: cfg, asOf: dayOf(asOf), cols: cols, width: width,
+		insts: map[string]measures.Instrument{}}
+	for _, code := range cfg.InstrumentCodes() {
+		rc.insts[code] = cfg.Instrument(code)
+	}
+	for k := range rc.items {
+		rc.items[k] = -1
+		if i, ok := cols[fmt.Sprintf("item_%d", k+1)]; ok {
+			rc.items[k] = i
+		}
+	}
+	return rc
+}
+
+func dayOf(t time.Time) int32 {
+	return int32(t.Unix() / 86400)
+}
+
+// DayDate turns a day number (days since 1970-01-01) back into a date.
+func DayDate(day int32) time.Time { return time.Unix(int64(day)*86400, 0).UTC() }
+
+func (rc *rowChecker) field(rec Record, col string) string {
+	if i, ok := rc.cols[col]; ok && i < len(rec.Fields) {
+		return strings.TrimSpace(rec.Fields[i])
+	}
+	return ""
+}
+
+func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
+	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: rawRow(rec.Fields)}
+}
+
+func validPatientID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// common checks the fields assessments and sessions share.
+func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate bool, f *Finding) {
+	if len(rec.Fields) != rc.width {
+		return "", "", 0, false, rc.finding(rec, "", ReasonMalformed,
+			fmt.Sprintf("%d fields, header has %d", len(rec.Fields), rc.width))
+	}
+	pid = rc.field(rec, "patient_id")
+	if pid == "" {
+		return "", "", 0, false, rc.finding(rec, "patient_id", ReasonMissingField, "")
+	}
+	if !validPatientID(pid) {
+		return "", "", 0, false, rc.finding(rec, "patient_id", ReasonBadPatientID, "must be 1–64 printable ASCII characters")
+	}
+	clinic = rc.field(rec, "clinic_id")
+	if clinic == "" {
+		clinic = "unknown"
+	}
+	if d := rc.field(rec, "date"); d != "" {
+		t, err := time.Parse("2006-01-02", d)
+		if err != nil {
+			return "", "", 0, false, rc.finding(rec, "date", ReasonBadDate, "not a valid YYYY-MM-DD date")
+		}
+		if t.Year() < 1990 {
+			return "", "", 0, false, rc.finding(rec, "date", ReasonBadDate, "before 1990")
+		}
+		day, hasDate = dayOf(t), true
+		if day > rc.asOf {
+			return "", "", 0, false, rc.finding(rec, "date", ReasonFutureDate, "after the as-of date "+DayDate(rc.asOf).Format("2006-01-02"))
+		}
+	} else if d := rc.field(rec, "day"); d != "" {
+		n, err := strconv.ParseInt(d, 10, 32)
+		if err != nil || n < -100000 || n > 100000 {
+			return "", "", 0, false, rc.finding(rec, "day", ReasonBadDate, "day must be an integer offset")
+		}
+		day = int32(n)
+	} else {
+		col := "date"
+		if _, ok := rc.cols["date"]; !ok {
+			col = "day"
+		}
+		return "", "", 0, false, rc.finding(rec, col, ReasonMissingField, "")
+	}
+	return pid, clinic, day, hasDate, nil
+}
+
+// assessment validates and scores one assessments row.
+func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
+	var a Assessment
+	pid, clinic, day, hasDate, f := rc.common(rec)
+	if f != nil {
+		return a, f
+	}
+	name := rc.field(rec, "instrument")
+	if name == "" {
+		return a, rc.finding(rec, "instrument", ReasonMissingField, "")
+	}
+	code := measures.Normalize(name)
+	in, ok := rc.insts[code]
+	if !ok {
+		return a, rc.finding(rec, "instrument", ReasonUnknownInstrument, "")
+	}
+	a = Assessment{Line: rec.Line, PatientID: pid, ClinicID: clinic, Instrument: code, Day: day, HasDate: hasDate, TotalGiven: -1}
+	h := fnv.New64a()
+	var buf [measures.MaxItems + 2]byte
+	items := make([]int, in.Items)
+	given := 0
+	for k := 0; k < measures.MaxItems; k++ {
+		a.Items[k] = measures.Missing
+		col := fmt.Sprintf("item_%d", k+1)
+		s := ""
+		if rc.items[k] >= 0 {
+			s = strings.TrimSpace(rec.Fields[rc.items[k]])
+		}
+		if k >= in.Items {
+			if s != "" {
+				return a, rc.finding(rec, col, ReasonExtraItem, fmt.Sprintf("%s has %d items", in.Name, in.Items))
+			}
+			continue
+		}
+		if s == "" {
+			items[k] = measures.Missing
+			buf[k] = 0xff
+			continue
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return a, rc.finding(rec, col, ReasonNotInteger, "")
+		}
+		if v < 0 || v > in.ItemMax {
+			return a, rc.finding(rec, col, ReasonOutOfRange, fmt.Sprintf("%s items are 0–%d", in.Name, in.ItemMax))
+		}
+		items[k], a.Items[k], buf[k] = v, int8(v), byte(v)
+		given++
+	}
+	if s := rc.field(rec, "total"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return a, rc.finding(rec, "total", ReasonNotInteger, "")
+		}
+		if v < 0 || v > in.TotalMax {
+			return a, rc.finding(rec, "total", ReasonOutOfRange, fmt.Sprintf("%s totals are 0–%d", in.Name, in.TotalMax))
+		}
+		a.TotalGiven = int16(v)
+		buf[measures.MaxItems], buf[measures.MaxItems+1] = byte(v>>8), byte(v)
+	} else {
+		buf[measures.MaxItems], buf[measures.MaxItems+1] = 0xff, 0xff
+	}
+	if given == 0 {
+		items = nil
+		if a.TotalGiven < 0 {
+			return a, rc.finding(rec, "", ReasonMissingField, "neither items nor a total")
+		}
+	}
+	res, err := in.Score(items, int(a.TotalGiven))
+	if err != nil {
+		switch {
+		case errors.Is(err, measures.ErrTooManyMissing):
+			return a, rc.finding(rec, "", ReasonTooManyMissing,
+				fmt.Sprintf("%d of %d items missing, at most %d allowed", in.Items-given, in.Items, in.MaxMissing))
+		default:
+			return a, rc.finding(rec, "", ReasonOutOfRange, err.Error())
+		}
+	}
+	if items != nil && a.TotalGiven >= 0 && int(a.TotalGiven) != res.Total {
+		return a, rc.finding(rec, "total", ReasonTotalMismatch, fmt.Sprintf("given %d, items give %d", a.TotalGiven, res.Total))
+	}
+	a.Score = res
+	h.Write(buf[:])
+	a.Hash = h.Sum64()
+	return a, nil
+}
+
+var (
+	sessionTypes = map[string]bool{"preparation": true, "dosing": true, "integration": true, "maintenance": true}
+	routes       = map[string]bool{"sublingual": true, "im": true, "iv": true, "intranasal": true, "oral": true}
+	programs     = map[string]bool{"kap": true, "infusion": true}
+	settings     = map[string]bool{"in_person": true, "home": true, "telehealth": true}
+)
+
+// session validates one sessions row.
+func (rc *rowChecker) session(rec Record) (Session, *Finding) {
+	var s Session
+	pid, clinic, day, hasDate, f := rc.common(rec)
+	if f != nil {
+		return s, f
+	}
+	st := strings.ToLower(rc.field(rec, "session_type"))
+	if st == "" {
+		return s, rc.finding(rec, "session_type", ReasonMissingField, "")
+	}
+	if !sessionTypes[st] {
+		return s, rc.finding(rec, "session_type", ReasonUnknownSession, "")
+	}
+	route := strings.ToLower(rc.field(rec, "route"))
+	if route != "" && !routes[route] {
+		return s, rc.finding(rec, "route", ReasonUnknownRoute, "")
+	}
+	if route == "" && (st == "dosing" || st == "maintenance") {
+		return s, rc.finding(rec, "route", ReasonMissingRoute, "a "+st+" session needs a route")
+	}
+	var dose float64
+	if d := rc.field(rec, "dose_mg"); d != "" {
+		v, err := strconv.ParseFloat(d, 64)
+		if err != nil || !(v > 0) || v > 1e5 {
+			return s, rc.finding(rec, "dose_mg", ReasonBadDose, "must be a positive number")
+		}
+		dose = v
+	}
+	prog := strings.ToLower(rc.field(rec, "program"))
+	if prog == "" {
+		prog = "kap"
+	}
+	if !programs[prog] {
+		return s, rc.finding(rec, "program", ReasonUnknownProgram, "")
+	}
+	set := strings.ToLower(rc.field(rec, "setting"))
+	if set == "" {
+		set = "in_person"
+	}
+	if !settings[set] {
+		return s, rc.finding(rec, "setting", ReasonUnknownSetting, "")
+	}
+	s = Session{Line: rec.Line, PatientID: pid, ClinicID: clinic, Day: day, HasDate: hasDate,
+		SessionType: st, Route: route, DoseMG: dose, Program: prog, Setting: set}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|%g|%s|%s", clinic, route, dose, prog, set)
+	s.Hash = h.Sum64()
+	return s, nil
+}

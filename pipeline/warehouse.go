@@ -1,0 +1,234 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver (cgo; DuckDB is linked statically)
+)
+
+// SchemaVersion is the warehouse layout this kapstat writes. A warehouse with a newer
+// version is refused; older ones are migrated (migrations).
+const SchemaVersion = 1
+
+// Warehouse is the DuckDB file and the Parquet lake beside it.
+type Warehouse struct {
+	Path     string
+	Lake     string
+	ReadOnly bool
+	db       *sql.DB
+}
+
+// ErrBusy is returned when another process holds the warehouse open for writing.
+var ErrBusy = errors.New("warehouse is in use by another kapstat process")
+
+// OpenWarehouse opens (creating when writable) the DuckDB file at path. lake is the Parquet
+// lake directory ("" = "lake" beside the file). A read-only open never creates or changes it.
+func OpenWarehouse(ctx context.Context, path, lake string, readOnly bool) (*Warehouse, error) {
+	if lake == "" && path != "" {
+		lake = filepath.Join(filepath.Dir(path), "lake")
+	}
+	w := &Warehouse{Path: path, Lake: lake, ReadOnly: readOnly}
+	dsn := path + "?threads=2"
+	if readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open warehouse: %w", err)
+		}
+		dsn += "&access_mode=read_only"
+	}
+	db, err := sql.Open("duckdb", dsn)
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("open %s: %w (%v)", path, ErrBusy, firstLine(err.Error()))
+		}
+		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
+	}
+	w.db = db
+	if err := w.checkSchema(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !readOnly {
+		if err := w.cleanLake(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// DB is the underlying database handle.
+func (w *Warehouse) DB() *sql.DB { return w.db }
+
+// Close checkpoints and closes the warehouse.
+func (w *Warehouse) Close() error { return w.db.Close() }
+
+// itemList is "item_1, item_2, …, item_20".
+var itemList = func() string {
+	var s []string
+	for k := 1; k <= 20; k++ {
+		s = append(s, fmt.Sprintf("item_%d", k))
+	}
+	return strings.Join(s, ", ")
+}()
+
+var itemColumnsDDL = strings.ReplaceAll(itemList, ",", " TINYINT,") + " TINYINT, "
+
+// schemaDDL creates the tables of SPEC 5 that ingest fills. analyze replaces its own tables.
+var schemaDDL = []string{
+	`CREATE TABLE IF NOT EXISTS kapstat_meta (key VARCHAR, value VARCHAR)`,
+	`CREATE TABLE IF NOT EXISTS ingest_runs (run_id INTEGER, file_id INTEGER, path VARCHAR, sha256 VARCHAR,
+		kind VARCHAR, rows_read BIGINT, accepted BIGINT, duplicates BIGINT, quarantined BIGINT,
+		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)`,
+	`CREATE TABLE IF NOT EXISTS assessments (run_id INTEGER, file_id INTEGER, source_line BIGINT,
+		patient_id VARCHAR, clinic_id VARCHAR, instrument VARCHAR, day INTEGER, date DATE, year VARCHAR, ` +
+		itemColumnsDDL + `total_given SMALLINT, total SMALLINT, prorated BOOLEAN, answered TINYINT, band VARCHAR,
+		safety_flag BOOLEAN, cluster_b SMALLINT, cluster_c SMALLINT, cluster_d SMALLINT, cluster_e SMALLINT,
+		provisional_ptsd BOOLEAN, responses_hash UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS sessions (run_id INTEGER, file_id INTEGER, source_line BIGINT,
+		patient_id VARCHAR, clinic_id VARCHAR, day INTEGER, date DATE, year VARCHAR, session_type VARCHAR,
+		route VARCHAR, dose_mg DOUBLE, program VARCHAR, setting VARCHAR, responses_hash UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS quarantine (run_id INTEGER, file_id INTEGER, file VARCHAR, line BIGINT,
+		column_name VARCHAR, reason VARCHAR, detail VARCHAR, raw VARCHAR)`,
+}
+
+func (w *Warehouse) checkSchema(ctx context.Context) error {
+	var n int
+	err := w.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM information_schema.tables WHERE table_name = 'kapstat_meta'`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("read schema of %s: %w", w.Path, err)
+	}
+	if n == 0 {
+		var others int
+		w.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables`).Scan(&others)
+		if others > 0 {
+			return fmt.Errorf("%s is a DuckDB file but not a kapstat warehouse (no kapstat_meta table)", w.Path)
+		}
+		if w.ReadOnly {
+			return fmt.Errorf("%s is empty: ingest files into it first", w.Path)
+		}
+		return w.createSchema(ctx)
+	}
+	var v string
+	if err := w.db.QueryRowContext(ctx, `SELECT value FROM kapstat_meta WHERE key = 'schema_version'`).Scan(&v); err != nil {
+		return fmt.Errorf("%s: no schema version: %w", w.Path, err)
+	}
+	ver, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%s: bad schema version %q", w.Path, v)
+	}
+	if ver > SchemaVersion {
+		return fmt.Errorf("%s has warehouse schema version %d, newer than this kapstat %s understands (%d): use a newer kapstat",
+			w.Path, ver, Version, SchemaVersion)
+	}
+	if ver < SchemaVersion {
+		if w.ReadOnly {
+			return fmt.Errorf("%s has schema version %d: run ingest or analyze once to migrate it to %d", w.Path, ver, SchemaVersion)
+		}
+		return w.migrate(ctx, ver)
+	}
+	return nil
+}
+
+func (w *Warehouse) createSchema(ctx context.Context) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range schemaDDL {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create warehouse schema: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO kapstat_meta VALUES ('schema_version', ?), ('created_by', ?)`,
+		strconv.Itoa(SchemaVersion), "kapstat "+Version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrations[v] upgrades a warehouse from version v to v+1.
+var migrations = map[int][]string{}
+
+func (w *Warehouse) migrate(ctx context.Context, from int) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for v := from; v < SchemaVersion; v++ {
+		for _, q := range migrations[v] {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("migrate warehouse from version %d: %w", v, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE kapstat_meta SET value = ? WHERE key = 'schema_version'`, strconv.Itoa(SchemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+var partFile = regexp.MustCompile(`^part-(\d+)-\d+\.parquet$`)
+
+// cleanLake removes what an interrupted ingest left: staging directories, and lake files of
+// runs that never committed (their run id is not in ingest_runs). Together with writing lake
+// files before the commit, this makes the lake follow the warehouse's transaction.
+func (w *Warehouse) cleanLake(ctx context.Context) error {
+	if _, err := os.Stat(w.Lake); os.IsNotExist(err) {
+		return nil
+	}
+	committed := map[int]bool{}
+	rows, err := w.db.QueryContext(ctx, `SELECT DISTINCT run_id FROM ingest_runs`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int
+		rows.Scan(&id)
+		committed[id] = true
+	}
+	rows.Close()
+	entries, _ := os.ReadDir(w.Lake)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".staging-") {
+			if err := os.RemoveAll(filepath.Join(w.Lake, e.Name())); err != nil {
+				return fmt.Errorf("clean lake: %w", err)
+			}
+		}
+	}
+	return filepath.WalkDir(w.Lake, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if m := partFile.FindStringSubmatch(d.Name()); m != nil {
+			id, _ := strconv.Atoi(m[1])
+			if !committed[id] {
+				return os.Remove(p)
+			}
+		}
+		return nil
+	})
+}
