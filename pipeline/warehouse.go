@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver (cgo; DuckDB is linked statically)
 )
@@ -231,4 +232,62 @@ func (w *Warehouse) cleanLake(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Query runs one read-only statement and returns its column names and rows as text (NULL as
+// the empty string). The warehouse must be opened read-only: DuckDB then refuses every
+// statement that writes, and external access (COPY … TO, reading or writing other files) is
+// switched off for the connection's lifetime.
+func (w *Warehouse) Query(ctx context.Context, q string) ([]string, [][]string, error) {
+	if !w.ReadOnly {
+		return nil, nil, fmt.Errorf("query: warehouse must be opened read-only")
+	}
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	for _, s := range []string{"SET enable_external_access = false", "SET lock_configuration = true"} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return nil, nil, fmt.Errorf("query: %w", err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query: %s", firstLine(err.Error()))
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	var out [][]string
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		rec := make([]string, len(cols))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case nil:
+			case time.Time:
+				if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+					rec[i] = x.Format("2006-01-02")
+				} else {
+					rec[i] = x.Format(time.RFC3339)
+				}
+			case []byte:
+				rec[i] = string(x)
+			default:
+				rec[i] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, rec)
+	}
+	return cols, out, rows.Err()
 }

@@ -1,0 +1,96 @@
+// Command kapstat is an outcomes-research pipeline for Ketamine-Assisted Psychotherapy: it
+// ingests de-identified PHQ-9, GAD-7 and PCL-5 scores into a Parquet lake and a DuckDB
+// warehouse, derives outcomes, trajectories and relapse statistics, and writes workbooks.
+//
+// Usage: kapstat COMMAND [flags] — see `kapstat help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+type command struct {
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	summary string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"demo":     {runDemo, "generate a synthetic cohort, ingest, analyze and write the workbook"},
+		"synth":    {runSynth, "write a deterministic synthetic cohort in the canonical format"},
+		"ingest":   {runIngest, "validate, score and load files into the warehouse and the lake"},
+		"validate": {runValidate, "run ingest's checks without writing; exit 1 when a row would be quarantined"},
+		"analyze":  {runAnalyze, "derive outcomes, trajectories and relapse statistics"},
+		"report":   {runReport, "write the workbook"},
+		"model":    {runModel, "the statistics engine on any CSV: lmm, km, cox"},
+		"sql":      {runSQL, "run a read-only query on the warehouse, print CSV"},
+		"export":   {runExport, "write the per-patient analysis tables as Parquet or CSV"},
+		"version":  {runVersion, "print the version"},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: kapstat COMMAND [flags]\n\ncommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun `kapstat COMMAND -h` for a command's flags.")
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := commands()[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+// exitCode maps an error to the exit status: 0 ok, 1 failure, 2 usage.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, errQuiet) {
+		msg := err.Error()
+		if errors.Is(err, errUsage) {
+			msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
+		}
+		fmt.Fprintln(os.Stderr, "kapstat: "+msg)
+	}
+	os.Exit(exitCode(err))
+}
+
+// errQuiet marks a failure already explained on stderr (e.g. validate's findings).
+var errQuiet = errors.New("failed")

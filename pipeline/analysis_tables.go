@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"context"
+
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/kapstat/kapstat/measures/stats"
+)
+
+// analysisDDL replaces the tables analyze writes (SPEC 5). Each analyze rewrites them whole,
+// in one transaction, so they always describe one analysis: the one in analysis_runs with
+// the latest run_at.
+var analysisDDL = []string{
+	`CREATE TABLE IF NOT EXISTS analysis_runs (run_at TIMESTAMP, as_of DATE, kapstat_version VARCHAR, config VARCHAR, analysis VARCHAR)`,
+	`CREATE OR REPLACE TABLE episodes (patient_id VARCHAR, instrument VARCHAR, clinic VARCHAR, route VARCHAR, program VARCHAR,
+		setting VARCHAR, integration VARCHAR, quarter VARCHAR, excluded_reason VARCHAR, baseline_day INTEGER, baseline SMALLINT,
+		endpoint_day INTEGER, endpoint SMALLINT, change SMALLINT, eligible BOOLEAN, response BOOLEAN, remission BOOLEAN,
+		reliable_change VARCHAR, class VARCHAR, class_posterior DOUBLE)`,
+	`CREATE OR REPLACE TABLE relapse (patient_id VARCHAR, instrument VARCHAR, program VARCHAR, at_risk BOOLEAN, reason VARCHAR,
+		response_day INTEGER, time_days INTEGER, event BOOLEAN)`,
+	`CREATE OR REPLACE TABLE trajectory_blups (patient_id VARCHAR, instrument VARCHAR, intercept DOUBLE, slope DOUBLE)`,
+	`CREATE OR REPLACE TABLE trajectory_fits (instrument VARCHAR, n_obs INTEGER, n_groups INTEGER, intercept DOUBLE,
+		intercept_se DOUBLE, slope DOUBLE, slope_se DOUBLE, sd_intercept DOUBLE, sd_slope DOUBLE, corr DOUBLE, sd_residual DOUBLE,
+		loglik DOUBLE, converged BOOLEAN, warnings VARCHAR)`,
+	`CREATE OR REPLACE TABLE weekly_means (instrument VARCHAR, week INTEGER, n INTEGER, mean DOUBLE, sd DOUBLE, lower95 DOUBLE, upper95 DOUBLE)`,
+	`CREATE OR REPLACE TABLE trajectory_classes (instrument VARCHAR, class INTEGER, label VARCHAR, n INTEGER, share DOUBLE,
+		intercept DOUBLE, slope DOUBLE, sigma DOUBLE)`,
+	`CREATE OR REPLACE TABLE relapse_curves (instrument VARCHAR, program VARCHAR, time_days DOUBLE, n_risk INTEGER, n_event INTEGER,
+		survival DOUBLE, std_err DOUBLE, lower95 DOUBLE, upper95 DOUBLE)`,
+	`CREATE OR REPLACE TABLE outcomes (instrument VARCHAR, dimension VARCHAR, grp VARCHAR, with_baseline INTEGER,
+		with_endpoint INTEGER, eligible INTEGER, change_mean DOUBLE, change_sd DOUBLE, response_n INTEGER, response_events INTEGER,
+		response_rate DOUBLE, response_lower95 DOUBLE, response_upper95 DOUBLE, response_itt_rate DOUBLE, remission_rate DOUBLE,
+		recovered INTEGER, improved INTEGER, unchanged INTEGER, deteriorated INTEGER)`,
+}
+
+func nullable(v float64) driver.Value {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+func nullStr(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// writeAnalysis stores the analysis tables in one transaction on one connection.
+func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[string]*measureData, dims *[nDims]dict, ids []string, opt AnalyzeOptions) error {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	for _, q := range analysisDDL {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("write analysis: %w", err)
+		}
+	}
+	err = conn.Raw(func(dc any) error {
+		dconn := dc.(driver.Conn)
+		appendAll := func(table string, fill func(app *duckdb.Appender) error) error {
+			app, err := duckdb.NewAppenderFromConn(dconn, "", table)
+			if err != nil {
+				return fmt.Errorf("append %s: %w", table, err)
+			}
+			if err := fill(app); err != nil {
+				app.Close()
+				return fmt.Errorf("append %s: %w", table, err)
+			}
+			return app.Close()
+		}
+		for _, code := range a.Config.InstrumentCodes() {
+			m, mr := md[code], a.Measures[code]
+			if mr == nil {
+				continue
+			}
+			label := func(d int, e *episode) string { return dims[d].labels[e.groups[d]] }
+			if err := appendAll("episodes", func(app *duckdb.Appender) error {
+				for i := range m.episodes {
+					e := &m.episodes[i]
+					r := &e.res
+					var bd, b, ed, en, ch, rc, cls, post driver.Value
+					if r.HasBaseline {
+						bd, b = int32(r.BaselineDay), int16(r.Baseline)
+					}
+					if r.HasEndpoint {
+						ed, en, ch, rc = int32(r.EndpointDay), int16(r.Endpoint), int16(r.Change), r.ReliableChange
+					}
+					if e.class >= 0 && mr.Classes != nil {
+						cls, post = mr.Classes.Classes[e.class].Label, e.posterior
+					}
+					if err := app.AppendRow(ids[e.patient], code, label(dimClinic, e), label(dimRoute, e), label(dimProgram, e),
+						label(dimSetting, e), label(dimIntegration, e), label(dimQuarter, e), nullStr(r.Reason), bd, b, ed, en, ch,
+						r.Eligible, r.Response, r.Remission, rc, cls, post); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := appendAll("relapse", func(app *duckdb.Appender) error {
+				for i := range m.episodes {
+					e := &m.episodes[i]
+					r := e.relapse
+					if r.Reason == "no_baseline" || r.Reason == "not_eligible" {
+						continue
+					}
+					var rd, tm, ev driver.Value
+					if r.ResponseDay != 0 || r.AtRisk {
+						rd = int32(r.ResponseDay)
+					}
+					if r.AtRisk {
+						tm, ev = int32(r.Time), r.Event
+					}
+					if err := app.AppendRow(ids[e.patient], code, label(dimProgram, e), r.AtRisk, nullStr(r.Reason), rd, tm, ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := appendAll("trajectory_blups", func(app *duckdb.Appender) error {
+				for i := range m.episodes {
+					e := &m.episodes[i]
+					if e.hasBLUP {
+						if err := app.AppendRow(ids[e.patient], code, e.blupA, nullable(e.blupB)); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write analysis: %w", err)
+	}
+	exec := func(q string, args ...any) error {
+		_, err := conn.ExecContext(ctx, q, args...)
+		return err
+	}
+	for _, mr := range a.Instruments() {
+		code := mr.Instrument
+		if f := mr.Trajectory; f != nil {
+			warn, _ := json.Marshal(f.Warnings)
+			if err := exec(`INSERT INTO trajectory_fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, code, f.NObs, f.NGroups,
+				f.Fixed.Intercept.Estimate, f.Fixed.Intercept.SE, f.Fixed.Slope.Estimate, f.Fixed.Slope.SE,
+				nullable(f.SDIntercept), nullable(f.SDSlope), nullable(f.Corr), nullable(f.SDResidual), nullable(f.LogLik), f.Converged, string(warn)); err != nil {
+				return err
+			}
+		}
+		for _, wk := range mr.Weekly {
+			if err := exec(`INSERT INTO weekly_means VALUES (?, ?, ?, ?, ?, ?, ?)`, code, wk.Week, wk.N, nullable(wk.Mean), nullable(wk.SD),
+				nullable(wk.Lower95), nullable(wk.Upper95)); err != nil {
+				return err
+			}
+		}
+		if c := mr.Classes; c != nil {
+			for i, cl := range c.Classes {
+				if err := exec(`INSERT INTO trajectory_classes VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, code, i, cl.Label, cl.N, cl.Share,
+					cl.Intercept, cl.Slope, cl.Sigma); err != nil {
+					return err
+				}
+			}
+		}
+		insertCurve := func(program string, rows []stats.KMRow) error {
+			for _, r := range rows {
+				if err := exec(`INSERT INTO relapse_curves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, code, program, r.Time, r.NRisk, r.NEvent,
+					nullable(r.Survival), nullable(r.StdErr), nullable(r.Lower95), nullable(r.Upper95)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := insertCurve("all", mr.Relapse.Curve); err != nil {
+			return err
+		}
+		for prog, c := range mr.Relapse.ByProgram.Curves {
+			if err := insertCurve(prog, c.Curve); err != nil {
+				return err
+			}
+		}
+		rows := append([]GroupOutcome{{Dimension: "all", Group: "all", WithBaseline: mr.WithBaseline, WithEndpoint: mr.WithEndpoint,
+			Eligible: mr.Eligible, Change: describe(nil), Response: mr.Response, ResponseITT: mr.ResponseITT, Remission: mr.Remission,
+			ReliableChange: mr.ReliableChange}}, mr.ByGroup...)
+		rows[0].Change.N, rows[0].Change.Mean, rows[0].Change.SD = mr.Change.N, mr.Change.Mean, mr.Change.SD
+		for _, g := range rows {
+			if err := exec(`INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, code, g.Dimension, g.Group,
+				g.WithBaseline, g.WithEndpoint, g.Eligible, nullable(g.Change.Mean), nullable(g.Change.SD), g.Response.N, g.Response.Events,
+				nullable(g.Response.Rate), nullable(g.Response.Lower95), nullable(g.Response.Upper95), nullable(g.ResponseITT.Rate),
+				nullable(g.Remission.Rate), g.ReliableChange["recovered"], g.ReliableChange["improved"], g.ReliableChange["unchanged"],
+				g.ReliableChange["deteriorated"]); err != nil {
+				return err
+			}
+		}
+	}
+	js, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	cfg, _ := json.Marshal(a.Config)
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	var asOf any
+	if a.AsOf != nil {
+		asOf = *a.AsOf
+	}
+	if err := exec(`INSERT INTO analysis_runs VALUES (?, CAST(? AS DATE), ?, ?, ?)`, now().UTC(), asOf, Version, string(cfg), string(js)); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit analysis: %w", err)
+	}
+	committed = true
+	return nil
+}

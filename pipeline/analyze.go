@@ -1,0 +1,544 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/outcome"
+	"github.com/kapstat/kapstat/measures/stats"
+	"github.com/kapstat/kapstat/measures/stats/lcga"
+)
+
+// AnalyzeOptions are the settings of one analysis.
+type AnalyzeOptions struct {
+	Config Config
+	// AsOf, when set, ignores every row dated after it (SPEC 6.13).
+	AsOf *time.Time
+	// Write stores the analysis tables in the warehouse (analyze); report only reads.
+	Write bool
+	// Now is the clock for the analysis_runs timestamp; nil means time.Now.
+	Now func() time.Time
+}
+
+// Input is one ingested file, with what happened to its rows.
+type Input struct {
+	Path        string           `json:"path"`
+	SHA256      string           `json:"sha256"`
+	Kind        string           `json:"kind"`
+	RowsRead    int64            `json:"rows_read"`
+	Accepted    int64            `json:"accepted"`
+	Duplicates  int64            `json:"duplicates"`
+	Quarantined int64            `json:"quarantined"`
+	Reasons     map[string]int64 `json:"reasons"`
+}
+
+// Cohort counts patients and why some were not treated.
+type Cohort struct {
+	Patients int            `json:"patients"`
+	Treated  int            `json:"treated"`
+	Excluded map[string]int `json:"excluded"`
+	// AssessmentOnly is true when the warehouse holds no sessions: index day = first assessment.
+	AssessmentOnly bool `json:"assessment_only"`
+}
+
+// Weekly is the mean score of one week of the acute window (week 0 = baseline).
+type Weekly struct {
+	Week int `json:"week"`
+	stats.MeanCI
+}
+
+// MarshalJSON flattens the week into the interval's keys.
+func (w Weekly) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"week": w.Week, "n": w.N, "mean": nullNaN(w.Mean), "sd": nullNaN(w.SD),
+		"lower95": nullNaN(w.Lower95), "upper95": nullNaN(w.Upper95)}
+	return jsonMarshal(m)
+}
+
+// RelapseSummary is the relapse analysis of one instrument (SPEC 6.9).
+type RelapseSummary struct {
+	AtRisk      int                   `json:"at_risk"`
+	Events      int                   `json:"events"`
+	MedianDays  *float64              `json:"median_days"`
+	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
+	Excluded    map[string]int        `json:"excluded"`
+	Curve       []stats.KMRow         `json:"curve"`
+	ByProgram   ProgramRelapse        `json:"by_program"`
+	Cox         *stats.CoxFit         `json:"cox"`
+	CoxNote     string                `json:"cox_note,omitempty"`
+}
+
+// ProgramRelapse compares relapse between programs.
+type ProgramRelapse struct {
+	Logrank *stats.LogRank          `json:"logrank"`
+	Curves  map[string]ProgramCurve `json:"curves"`
+	Note    string                  `json:"note,omitempty"`
+}
+
+// ProgramCurve is one program's Kaplan–Meier curve.
+type ProgramCurve struct {
+	AtRisk      int                   `json:"at_risk"`
+	Events      int                   `json:"events"`
+	MedianDays  *float64              `json:"median_days"`
+	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
+	Curve       []stats.KMRow         `json:"curve"`
+}
+
+// GroupOutcome is one row of the outcomes-by-group tables (SPEC 6.12).
+type GroupOutcome struct {
+	Dimension      string           `json:"dimension"`
+	Group          string           `json:"group"`
+	WithBaseline   int              `json:"with_baseline"`
+	WithEndpoint   int              `json:"with_endpoint"`
+	Eligible       int              `json:"eligible"`
+	Change         stats.Summary    `json:"change"`
+	Response       stats.Proportion `json:"response"`
+	ResponseITT    stats.Proportion `json:"response_itt"`
+	Remission      stats.Proportion `json:"remission"`
+	ReliableChange map[string]int   `json:"reliable_change"`
+}
+
+// MeasureResult is the analysis of one instrument (SPEC 7).
+type MeasureResult struct {
+	Instrument     string           `json:"instrument"`
+	Name           string           `json:"name"`
+	Patients       int              `json:"patients"` // treated patients with any score of the instrument
+	WithBaseline   int              `json:"with_baseline"`
+	WithEndpoint   int              `json:"with_endpoint"`
+	Eligible       int              `json:"eligible"`
+	Excluded       map[string]int   `json:"excluded"`
+	Baseline       stats.Summary    `json:"baseline"`
+	Endpoint       stats.Summary    `json:"endpoint"`
+	Change         stats.TTest      `json:"change"`
+	Response       stats.Proportion `json:"response"`
+	ResponseITT    stats.Proportion `json:"response_itt"`
+	Remission      stats.Proportion `json:"remission"`
+	RemissionITT   stats.Proportion `json:"remission_itt"`
+	ReliableChange map[string]int   `json:"reliable_change"`
+	Trajectory     *stats.LMMFit    `json:"trajectory"`
+	TrajectoryNote string           `json:"trajectory_note,omitempty"`
+	Weekly         []Weekly         `json:"weekly"`
+	Classes        *lcga.Result     `json:"classes"`
+	ClassesNote    string           `json:"classes_note,omitempty"`
+	Relapse        RelapseSummary   `json:"relapse"`
+	ByGroup        []GroupOutcome   `json:"by_group"`
+}
+
+// SafetyFlag is a patient whose latest PHQ-9 rates item 9 above 0 (internal audience only).
+type SafetyFlag struct {
+	PatientID string `json:"patient_id"`
+	ClinicID  string `json:"clinic_id"`
+	Day       int32  `json:"day"`
+	Date      string `json:"date"`
+	Item9     int    `json:"item_9"`
+	Total     int    `json:"total"`
+}
+
+// Analysis is everything analyze derives; its JSON is SPEC 7's.
+type Analysis struct {
+	KapstatVersion string                    `json:"kapstat_version"`
+	AsOf           *string                   `json:"as_of"`
+	Config         Config                    `json:"config"`
+	Inputs         []Input                   `json:"inputs"`
+	DatesAvailable bool                      `json:"dates_available"`
+	Cohort         Cohort                    `json:"cohort"`
+	Measures       map[string]*MeasureResult `json:"measures"`
+	SafetyFlags    int                       `json:"safety_flags"`
+	Safety         []SafetyFlag              `json:"-"`
+	// Quarters lists the episode quarters present, ascending (empty without dates).
+	Quarters []string `json:"quarters"`
+}
+
+// Instruments returns the analysed instruments in canonical order.
+func (a *Analysis) Instruments() []*MeasureResult {
+	var out []*MeasureResult
+	for _, in := range measures.All() {
+		if m, ok := a.Measures[in.Code]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func nullNaN(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+// episode is one patient × instrument, compact: the rows of the outcomes table.
+type episode struct {
+	patient   int32
+	groups    [nDims]int16 // index into the dimension's labels
+	res       outcome.EpisodeResult
+	relapse   outcome.RelapseResult
+	class     int8
+	posterior float64
+	blupA     float64
+	blupB     float64
+	hasBLUP   bool
+}
+
+// Group dimensions of SPEC 6.12, in report order.
+const (
+	dimClinic = iota
+	dimRoute
+	dimProgram
+	dimSetting
+	dimIntegration
+	dimQuarter
+	nDims
+)
+
+var dimNames = [nDims]string{"clinic", "route", "program", "setting", "integration", "quarter"}
+
+// dict interns group labels.
+type dict struct {
+	idx    map[string]int16
+	labels []string
+}
+
+func (d *dict) id(s string) int16 {
+	if d.idx == nil {
+		d.idx = map[string]int16{}
+	}
+	if i, ok := d.idx[s]; ok {
+		return i
+	}
+	i := int16(len(d.labels))
+	d.idx[s] = i
+	d.labels = append(d.labels, s)
+	return i
+}
+
+// measureData accumulates one instrument's data over the patient stream.
+type measureData struct {
+	in       measures.Instrument
+	th       outcome.Thresholds
+	patients int
+	episodes []episode
+	// trajectory observations: group = position in trajPatients
+	trajGroup    []int
+	trajT, trajY []float64
+	trajPatients []int32 // patient index per trajectory group
+	weeks        map[int][]float64
+}
+
+type patientIndex struct {
+	ids []string
+}
+
+// scoreRow is one assessment as analyze reads it.
+type scoreRow struct {
+	instrument string
+	day        int32
+	total      int
+	clinic     string
+	item9      int
+	hasDate    bool
+}
+
+type sessionRow struct {
+	day     int32
+	s       outcome.Session
+	hasDate bool
+}
+
+// Analyze runs the outcome definitions and statistics over the warehouse.
+func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis, error) {
+	cfg := opt.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := outcome.Params{BaselineDays: cfg.BaselineDays, AcuteDays: cfg.AcuteDays, ResponseFraction: cfg.ResponseFraction}
+	a := &Analysis{KapstatVersion: Version, Config: cfg, Measures: map[string]*MeasureResult{},
+		Cohort: Cohort{Excluded: map[string]int{}}, Quarters: []string{}}
+	asOf := "9999-12-31"
+	if opt.AsOf != nil {
+		s := opt.AsOf.Format("2006-01-02")
+		a.AsOf, asOf = &s, s
+	}
+	var err error
+	if a.Inputs, err = w.inputs(ctx); err != nil {
+		return nil, err
+	}
+	var nSessions int64
+	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE)`, asOf).Scan(&nSessions); err != nil {
+		return nil, err
+	}
+	anySessions := nSessions > 0
+	a.Cohort.AssessmentOnly = !anySessions
+	var undated int64
+	w.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&undated)
+	a.DatesAvailable = undated == 0
+
+	md := map[string]*measureData{}
+	for _, code := range cfg.InstrumentCodes() {
+		in := cfg.Instrument(code)
+		md[code] = &measureData{in: in, th: outcome.Thresholds{Cutoff: in.Cutoff, Remission: in.Remission, ReliableChange: in.ReliableChange},
+			weeks: map[int][]float64{}}
+	}
+	var dims [nDims]dict
+	var pidx patientIndex
+
+	aRows, err := w.db.QueryContext(ctx, `SELECT patient_id, instrument, day, total, clinic_id, coalesce(item_9, -1), date IS NOT NULL
+		FROM assessments WHERE date IS NULL OR date <= CAST(? AS DATE) ORDER BY patient_id, instrument, day`, asOf)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	defer aRows.Close()
+	sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL
+		FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE) ORDER BY patient_id, day, session_type, route`, asOf)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	defer sRows.Close()
+
+	as := newStream(aRows, func(r *sql.Rows, id *string) (scoreRow, error) {
+		var s scoreRow
+		err := r.Scan(id, &s.instrument, &s.day, &s.total, &s.clinic, &s.item9, &s.hasDate)
+		return s, err
+	})
+	ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
+		var s sessionRow
+		err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate)
+		s.s.Day = int(s.day)
+		return s, err
+	})
+	quarters := map[string]bool{}
+	var scoreBuf []outcome.Score
+	for {
+		id, ok := nextID(as, ss)
+		if !ok {
+			break
+		}
+		scores, err := as.take(id)
+		if err != nil {
+			return nil, err
+		}
+		sessRows, err := ss.take(id)
+		if err != nil {
+			return nil, err
+		}
+		a.Cohort.Patients++
+		sessions := make([]outcome.Session, len(sessRows))
+		for i, s := range sessRows {
+			sessions[i] = s.s
+		}
+		first := 0
+		if len(scores) > 0 {
+			first = int(scores[0].day)
+			for _, s := range scores {
+				first = min(first, int(s.day))
+			}
+		}
+		index, ok, reason := outcome.IndexDay(sessions, anySessions, first, len(scores) > 0)
+		if !ok {
+			a.Cohort.Excluded[reason]++
+			continue
+		}
+		a.Cohort.Treated++
+		pi := int32(len(pidx.ids))
+		pidx.ids = append(pidx.ids, id)
+		// Clinic of the baseline assessment (assessment-only mode): the latest score of any
+		// instrument in the baseline window.
+		baseClinic, baseDay := "", math.MinInt
+		for _, s := range scores {
+			d := int(s.day)
+			if d >= index-p.BaselineDays && d <= index && d >= baseDay {
+				baseClinic, baseDay = s.clinic, d
+			}
+		}
+		g := outcome.GroupsOf(sessions, index, baseClinic, p)
+		q := outcome.Unknown
+		if a.DatesAvailable {
+			q = outcome.EpisodeQuarter(index, p)
+			quarters[q] = true
+		}
+		var gid [nDims]int16
+		for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
+			gid[d] = dims[d].id(label)
+		}
+		// Safety: the latest PHQ-9 of the patient.
+		var lastPHQ *scoreRow
+		for i := range scores {
+			if scores[i].instrument == "PHQ9" {
+				lastPHQ = &scores[i]
+			}
+		}
+		if lastPHQ != nil && lastPHQ.item9 > 0 {
+			f := SafetyFlag{PatientID: id, ClinicID: lastPHQ.clinic, Day: lastPHQ.day, Item9: lastPHQ.item9, Total: lastPHQ.total}
+			if lastPHQ.hasDate {
+				f.Date = DayDate(lastPHQ.day).Format("2006-01-02")
+			}
+			a.Safety = append(a.Safety, f)
+		}
+		for lo := 0; lo < len(scores); {
+			hi := lo
+			for hi < len(scores) && scores[hi].instrument == scores[lo].instrument {
+				hi++
+			}
+			m := md[scores[lo].instrument]
+			scoreBuf = scoreBuf[:0]
+			for _, s := range scores[lo:hi] {
+				scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
+			}
+			lo = hi
+			if m == nil {
+				continue
+			}
+			m.add(pi, gid, index, scoreBuf, p)
+		}
+	}
+	if err := as.err(); err != nil {
+		return nil, err
+	}
+	if err := ss.err(); err != nil {
+		return nil, err
+	}
+	for q := range quarters {
+		a.Quarters = append(a.Quarters, q)
+	}
+	sort.Strings(a.Quarters)
+
+	for _, code := range cfg.InstrumentCodes() {
+		m := md[code]
+		if m.patients == 0 {
+			continue
+		}
+		mr, err := m.summarize(cfg, p, &dims, pidx.ids)
+		if err != nil {
+			return nil, fmt.Errorf("analyze %s: %w", code, err)
+		}
+		a.Measures[code] = mr
+	}
+	a.SafetyFlags = len(a.Safety)
+	if opt.Write {
+		if err := w.writeAnalysis(ctx, a, md, &dims, pidx.ids, opt); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// add derives one patient's episode of this instrument.
+func (m *measureData) add(pi int32, gid [nDims]int16, index int, scores []outcome.Score, p outcome.Params) {
+	m.patients++
+	e := episode{patient: pi, groups: gid, class: -1}
+	e.res = outcome.Episode(index, scores, m.th, p)
+	e.relapse = outcome.Relapse(index, scores, m.th, p)
+	if e.res.HasBaseline {
+		pts := outcome.Trajectory(index, scores, p)
+		grp := len(m.trajPatients)
+		m.trajPatients = append(m.trajPatients, pi)
+		for _, pt := range pts {
+			m.trajGroup = append(m.trajGroup, grp)
+			m.trajT = append(m.trajT, pt.T)
+			m.trajY = append(m.trajY, float64(pt.Total))
+			m.weeks[pt.Week] = append(m.weeks[pt.Week], float64(pt.Total))
+		}
+	}
+	m.episodes = append(m.episodes, e)
+}
+
+// inputs reads ingest_runs with each file's quarantine reasons.
+func (w *Warehouse) inputs(ctx context.Context) ([]Input, error) {
+	rows, err := w.db.QueryContext(ctx, `SELECT file_id, path, sha256, kind, rows_read, accepted, duplicates, quarantined FROM ingest_runs ORDER BY file_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Input{}
+	ids := map[int]int{}
+	for rows.Next() {
+		var in Input
+		var id int
+		if err := rows.Scan(&id, &in.Path, &in.SHA256, &in.Kind, &in.RowsRead, &in.Accepted, &in.Duplicates, &in.Quarantined); err != nil {
+			return nil, err
+		}
+		in.Reasons = map[string]int64{}
+		if in.Duplicates > 0 {
+			in.Reasons["duplicate"] = in.Duplicates
+		}
+		ids[id] = len(out)
+		out = append(out, in)
+	}
+	rows.Close()
+	qr, err := w.db.QueryContext(ctx, `SELECT file_id, reason, count(*) FROM quarantine GROUP BY ALL`)
+	if err != nil {
+		return nil, err
+	}
+	defer qr.Close()
+	for qr.Next() {
+		var id int
+		var reason string
+		var n int64
+		if err := qr.Scan(&id, &reason, &n); err != nil {
+			return nil, err
+		}
+		if i, ok := ids[id]; ok {
+			out[i].Reasons[reason] = n
+		}
+	}
+	return out, qr.Err()
+}
+
+// stream reads rows ordered by patient id and hands them out one patient at a time.
+type stream[T any] struct {
+	rows    *sql.Rows
+	scan    func(*sql.Rows, *string) (T, error)
+	has     bool
+	id      string
+	row     T
+	scanErr error
+}
+
+func newStream[T any](rows *sql.Rows, scan func(*sql.Rows, *string) (T, error)) *stream[T] {
+	s := &stream[T]{rows: rows, scan: scan}
+	s.advance()
+	return s
+}
+
+func (s *stream[T]) advance() {
+	s.has = false
+	if s.scanErr != nil || !s.rows.Next() {
+		return
+	}
+	s.row, s.scanErr = s.scan(s.rows, &s.id)
+	s.has = s.scanErr == nil
+}
+
+// take returns the rows of patient id (none when the stream is past or before it).
+func (s *stream[T]) take(id string) ([]T, error) {
+	var out []T
+	for s.has && s.id == id {
+		out = append(out, s.row)
+		s.advance()
+	}
+	return out, s.scanErr
+}
+
+func (s *stream[T]) err() error {
+	if s.scanErr != nil {
+		return s.scanErr
+	}
+	return s.rows.Err()
+}
+
+// nextID is the smaller current patient id of two streams sorted by id.
+func nextID[A, B any](a *stream[A], b *stream[B]) (string, bool) {
+	switch {
+	case a.has && b.has:
+		return min(a.id, b.id), true
+	case a.has:
+		return a.id, true
+	case b.has:
+		return b.id, true
+	}
+	return "", false
+}
