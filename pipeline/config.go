@@ -134,7 +134,7 @@ func (c Config) Instrument(code string) measures.Instrument {
 	if th, ok := c.Instruments[in.Code]; ok {
 		in.Cutoff, in.Remission, in.ReliableChange, in.MaxMissing = th.Cutoff, th.Remission, th.ReliableChange, th.MaxMissing
 		if len(in.Clusters) > 0 { // PCL-5 has no published bands: split at the cutoff in force
-			in.Bands = []measures.Band{{0, th.Cutoff - 1, "below cutoff"}, {th.Cutoff, in.TotalMax, "at or above cutoff"}}
+			in.Bands = []measures.Band{{Min: 0, Max: th.Cutoff - 1, Label: "below cutoff"}, {Min: th.Cutoff, Max: in.TotalMax, Label: "at or above cutoff"}}
 		}
 	}
 	return in

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/pipeline"
+	"github.com/kapstat/kapstat/reports"
 )
 
 type reportOptions struct {
@@ -13,14 +16,78 @@ type reportOptions struct {
 	config            pipeline.Config
 }
 
+// writeReport analyses the warehouse as of the quarter's last day (or with no as-of) and
+// writes the workbook. The analysis is recomputed, not read back, so a report for a past
+// quarter rerun later gives the same numbers.
 func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
-	return fmt.Errorf("report: not yet built")
+	if opt.audience != "internal" && opt.audience != "external" {
+		return fmt.Errorf("%w: --audience %q: want internal or external", errUsage, opt.audience)
+	}
+	var asOf *time.Time
+	if opt.quarter != "" {
+		_, last, err := outcome.QuarterBounds(opt.quarter)
+		if err != nil {
+			return fmt.Errorf("%w: --quarter: %v", errUsage, err)
+		}
+		t := pipeline.DayDate(int32(last))
+		asOf = &t
+	}
+	w, err := pipeline.OpenWarehouse(ctx, db, "", true)
+	if err != nil {
+		return err
+	}
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf})
+	w.Close()
+	if err != nil {
+		return err
+	}
+	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
+		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("report: not yet built")
+	fs := newFlags("report", "", stderr)
+	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	config := fs.String("config", "", "TOML file with definitions' parameters")
+	quarter := fs.String("quarter", "", "report the quarter, e.g. 2026Q3 (as of its last day)")
+	audience := fs.String("audience", "internal", "internal, or external (no patient-level sheets, small counts suppressed)")
+	out := fs.String("out", "report.xlsx", "workbook to write")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	cfg, err := pipeline.LoadConfig(*config)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(ctx, *db, *out, reportOptions{quarter: *quarter, audience: *audience, config: cfg}); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, *out)
+	return nil
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("export: not yet built")
+	fs := newFlags("export", "", stderr)
+	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	out := fs.String("out", "", "output directory (required)")
+	format := fs.String("format", "parquet", "parquet or csv")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: export: --out is required", errUsage)
+	}
+	w, err := pipeline.OpenWarehouse(ctx, *db, "", true)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	files, err := w.Export(ctx, *out, *format)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintln(stdout, f)
+	}
+	return nil
 }
