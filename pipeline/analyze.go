@@ -66,7 +66,7 @@ type RelapseSummary struct {
 	MedianDays  *float64              `json:"median_days"`
 	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
 	Excluded    map[string]int        `json:"excluded"`
-	Curve       []stats.KMRow         `json:"curve"`
+	Curve       KMRows                `json:"curve"`
 	ByProgram   ProgramRelapse        `json:"by_program"`
 	Cox         *stats.CoxFit         `json:"cox"`
 	CoxNote     string                `json:"cox_note,omitempty"`
@@ -85,7 +85,7 @@ type ProgramCurve struct {
 	Events      int                   `json:"events"`
 	MedianDays  *float64              `json:"median_days"`
 	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
-	Curve       []stats.KMRow         `json:"curve"`
+	Curve       KMRows                `json:"curve"`
 }
 
 // GroupOutcome is one row of the outcomes-by-group tables (SPEC 6.12).
@@ -541,4 +541,18 @@ func nextID[A, B any](a *stream[A], b *stream[B]) (string, bool) {
 		return b.id, true
 	}
 	return "", false
+}
+
+// KMRows is a Kaplan–Meier table whose undefined values (the standard error and limits once
+// the curve reaches 0) are written as JSON null.
+type KMRows []stats.KMRow
+
+// MarshalJSON writes NaN as null.
+func (rows KMRows) MarshalJSON() ([]byte, error) {
+	out := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		out[i] = map[string]any{"time": r.Time, "n_risk": r.NRisk, "n_event": r.NEvent, "survival": nullNaN(r.Survival),
+			"std_err": nullNaN(r.StdErr), "lower95": nullNaN(r.Lower95), "upper95": nullNaN(r.Upper95)}
+	}
+	return jsonMarshal(out)
 }

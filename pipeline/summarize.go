@@ -190,7 +190,7 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 
 // relapse runs the survival analysis of SPEC 6.9 over the at-risk episodes.
 func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
-	rs := RelapseSummary{Excluded: map[string]int{}, RelapseFree: []stats.SurvivalPoint{}, Curve: []stats.KMRow{},
+	rs := RelapseSummary{Excluded: map[string]int{}, RelapseFree: []stats.SurvivalPoint{}, Curve: KMRows{},
 		ByProgram: ProgramRelapse{Curves: map[string]ProgramCurve{}}}
 	var times, base []float64
 	var events []bool

@@ -84,6 +84,14 @@ type Session struct {
 	Hash        uint64
 }
 
+// itemNames are the canonical item columns, item_1 … item_20.
+var itemNames = func() (n [measures.MaxItems]string) {
+	for k := range n {
+		n[k] = fmt.Sprintf("item_%d", k+1)
+	}
+	return n
+}()
+
 // rowChecker validates the rows of one file.
 type rowChecker struct {
 	path  string
@@ -103,7 +111,7 @@ func newRowChecker(path string, cfg Config, asOf time.Time, cols map[string]int,
 	}
 	for k := range rc.items {
 		rc.items[k] = -1
-		if i, ok := cols[fmt.Sprintf("item_%d", k+1)]; ok {
+		if i, ok := cols[itemNames[k]]; ok {
 			rc.items[k] = i
 		}
 	}
@@ -208,7 +216,7 @@ func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
 	given := 0
 	for k := 0; k < measures.MaxItems; k++ {
 		a.Items[k] = measures.Missing
-		col := fmt.Sprintf("item_%d", k+1)
+		col := itemNames[k]
 		s := ""
 		if rc.items[k] >= 0 {
 			s = strings.TrimSpace(rec.Fields[rc.items[k]])

@@ -1,0 +1,51 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kapstat/kapstat/synth"
+)
+
+// BenchmarkPipeline times ingest and analyze of a synthetic cohort. The size comes from
+// KAPSTAT_BENCH_PATIENTS (default 20000), e.g.
+//
+//	KAPSTAT_BENCH_PATIENTS=100000 go test ./pipeline -run '^$' -bench Pipeline -benchtime 1x
+func BenchmarkPipeline(b *testing.B) {
+	n := 20000
+	if s := os.Getenv("KAPSTAT_BENCH_PATIENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := b.TempDir()
+	sum, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: n, Seed: 1, End: testAsOf, BadRows: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	files := []string{filepath.Join(dir, "cohort", "assessments.csv"), filepath.Join(dir, "cohort", "sessions.csv")}
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		db := filepath.Join(dir, strconv.Itoa(i), "k.duckdb")
+		os.MkdirAll(filepath.Dir(db), 0o755)
+		w, err := OpenWarehouse(ctx, db, "", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if _, err := w.Ingest(ctx, files, testOptions()); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig(), Write: true}); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		w.Close()
+		b.ReportMetric(float64(sum.AssessmentRows+sum.SessionRows)/t1.Sub(t0).Seconds(), "ingest-rows/s")
+		b.ReportMetric(t1.Sub(t0).Seconds(), "ingest-s")
+		b.ReportMetric(t2.Sub(t1).Seconds(), "analyze-s")
+	}
+}
