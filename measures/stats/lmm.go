@@ -1,0 +1,551 @@
+package stats
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+)
+
+// LMMOptions selects the variant of the linear mixed model fitted by FitLMM.
+type LMMOptions struct {
+	// ML fits by maximum likelihood; the default is REML (lme4's REML = TRUE).
+	ML bool
+	// InterceptOnly fits y ~ 1 + t + (1 | group) instead of the random
+	// intercept and slope model.
+	InterceptOnly bool
+	// GroupNames, when not nil, labels group index g as GroupNames[g] in the
+	// BLUPs; it must have at least as many entries as the largest index + 1.
+	// Without it groups are labelled by their decimal index.
+	GroupNames []string
+	// BLUPs requests the conditional modes of the random effects per group.
+	BLUPs bool
+	// MaxEvaluations caps the deviance evaluations of the optimiser
+	// (default 10000).
+	MaxEvaluations int
+}
+
+// Estimate is a fixed-effect estimate with its standard error.
+type Estimate struct {
+	Estimate float64 `json:"estimate"`
+	SE       float64 `json:"se"`
+}
+
+// FixedEffects are the population intercept and slope.
+type FixedEffects struct {
+	Intercept Estimate `json:"intercept"`
+	Slope     Estimate `json:"slope"`
+}
+
+// BLUP holds the conditional modes of one group's random effects
+// (ranef in lme4): the group's deviation from the fixed intercept and slope.
+// Slope is NaN for the random-intercept-only model.
+type BLUP struct {
+	Group     string  `json:"group"`
+	Intercept float64 `json:"intercept"`
+	Slope     float64 `json:"slope"`
+}
+
+// MarshalJSON writes the BLUP with NaN as null.
+func (b BLUP) MarshalJSON() ([]byte, error) {
+	type plain BLUP
+	return marshalFinite(plain(b))
+}
+
+// LMMFit is the result of FitLMM. Undefined quantities are NaN and are
+// written as null by MarshalJSON.
+type LMMFit struct {
+	NObs    int          `json:"n_obs"`
+	NGroups int          `json:"n_groups"`
+	Fixed   FixedEffects `json:"fixed"`
+	// SDIntercept and SDSlope are the standard deviations of the random
+	// intercept and slope; Corr is their correlation (NaN when either
+	// standard deviation is zero, and for the intercept-only model).
+	SDIntercept float64 `json:"sd_intercept"`
+	SDSlope     float64 `json:"sd_slope"`
+	Corr        float64 `json:"corr"`
+	SDResidual  float64 `json:"sd_residual"`
+	// LogLik is the REML criterion or the log-likelihood at the optimum,
+	// as lme4's logLik reports it: -deviance/2.
+	LogLik float64 `json:"loglik"`
+	REML   bool    `json:"reml"`
+	// Theta is the relative covariance factor at the optimum in lme4's
+	// order (Lambda[0,0], Lambda[1,0], Lambda[1,1]); one value for the
+	// intercept-only model.
+	Theta []float64 `json:"theta"`
+	// Singular reports a boundary fit (lme4's isSingular, tolerance 1e-4).
+	Singular    bool     `json:"singular"`
+	Converged   bool     `json:"converged"`
+	Evaluations int      `json:"evaluations"`
+	Warnings    []string `json:"warnings"`
+	BLUPs       []BLUP   `json:"blups,omitempty"`
+}
+
+// MarshalJSON writes the fit with NaN as null.
+func (f LMMFit) MarshalJSON() ([]byte, error) {
+	type plain LMMFit
+	return marshalFinite(plain(f))
+}
+
+// groupSums are the sufficient statistics of one group: the number of
+// observations and the sums of t, t², y and t·y (y centred on its overall
+// mean). Everything the profiled deviance needs from a group is in them.
+type groupSums struct {
+	n, st, stt, sy, sty float64
+}
+
+// lmmData are the data of a fit reduced to sufficient statistics.
+type lmmData struct {
+	groups []groupSums
+	// totals over all observations
+	n, st, stt, sy, sty, syy float64
+	ybar                     float64
+	interceptOnly            bool
+	reml                     bool
+}
+
+// lmmState is everything computed by one evaluation of the profiled deviance.
+type lmmState struct {
+	dev    float64
+	beta   [2]float64 // for centred y
+	rx     [3]float64 // Cholesky factor of RX'RX: r11, r21, r22
+	sigma2 float64
+	ok     bool
+}
+
+// chunk is the number of groups one goroutine sums at a time. A fixed
+// chunk size keeps the order of floating-point sums, and so the result,
+// independent of the number of CPUs.
+const lmmChunk = 1 << 12
+
+// partial sums accumulated over groups in one deviance evaluation.
+type lmmPartial struct {
+	ldL2                  float64 // log det of Lambda'Z'Z Lambda + I
+	cucu                  float64 // |c_u|²
+	a11, a21, a22, v1, v2 float64 // Σ RZX'RZX and Σ RZX'c_u
+}
+
+// FitLMM fits the linear mixed model
+//
+//	y_ij = β0 + β1·t_ij + b0_i + b1_i·t_ij + ε_ij,
+//	(b0_i, b1_i) ~ N(0, Σ) with Σ unstructured 2×2,  ε_ij ~ N(0, σ²),
+//
+// for observations j of group i, by REML (default) or ML. It matches
+// lme4's lmer(y ~ 1 + t + (1 + t | group), REML = !ML); with
+// opt.InterceptOnly the random slope is dropped: lmer(y ~ 1 + t + (1 | group)).
+//
+// As in lme4, Σ = σ²·ΛΛ' with Λ lower triangular, θ = (Λ11, Λ21, Λ22),
+// Λ11, Λ22 ≥ 0, and the deviance is profiled over β and σ²:
+//
+//	ML:   d(θ) = log|L_θ|² + n·(1 + log(2π·r²(θ)/n))
+//	REML: d(θ) = log|L_θ|² + log|R_X|² + (n−p)·(1 + log(2π·r²(θ)/(n−p)))
+//
+// where L_θ is the Cholesky factor of Λ'Z'ZΛ + I, R_X that of the
+// Schur complement for the fixed effects, and r² the penalised residual sum
+// of squares. Z'Z is block diagonal with one 2×2 block per group, so each
+// evaluation works from per-group sums of 1, t, t², y and t·y collected
+// once: its cost is O(groups), with no n×n matrix, and the groups are
+// summed in parallel in fixed-size chunks (the result does not depend on
+// the number of CPUs). θ is found by a bounded Nelder–Mead search with
+// restarts, polished by Newton steps, starting from lme4's θ = (1, 0, 1);
+// lme4 uses BOBYQA for the same bounded problem and stops earlier, so its
+// estimates can differ from the optimum in the fifth digit where the
+// deviance is flat (see testdata/reference.R). LogLik is −d(θ̂)/2, as
+// logLik reports it for the fit. Singular follows lme4's isSingular: a
+// bounded θ below 1e-4.
+//
+// group[k] is the group index (0 ≤ group[k], any set of indices; unused
+// indices are ignored) of observation k with time t[k] and response y[k].
+// Observations with NaN in t or y are dropped explicitly (they do not enter
+// n_obs). FitLMM returns an error when the slices differ in length, a
+// group index is negative, t or y is infinite, t has no variation, or
+// there are not more observations than random effects (lme4's
+// check.nobs.vs.nRE).
+func FitLMM(group []int, t, y []float64, opt LMMOptions) (*LMMFit, error) {
+	d, index, singletons, err := newLMMData(group, t, y, opt)
+	if err != nil {
+		return nil, err
+	}
+	nobs := int(d.n)
+	G := len(d.groups)
+	var theta0, lower []float64
+	if opt.InterceptOnly {
+		theta0, lower = []float64{1}, []float64{0}
+	} else {
+		theta0, lower = []float64{1, 0, 1}, []float64{0, math.Inf(-1), 0}
+	}
+	maxEval := opt.MaxEvaluations
+	if maxEval <= 0 {
+		maxEval = 10000
+	}
+	theta, evals, converged := minimizeBounded(func(th []float64) float64 {
+		st := d.deviance(th, nil)
+		if !st.ok {
+			return math.Inf(1)
+		}
+		return st.dev
+	}, theta0, lower, maxEval)
+
+	fit := &LMMFit{
+		NObs:        nobs,
+		NGroups:     G,
+		REML:        d.reml,
+		Theta:       theta,
+		Converged:   converged,
+		Evaluations: evals,
+		Warnings:    []string{},
+	}
+	var blups []BLUP
+	if opt.BLUPs {
+		blups = make([]BLUP, G)
+		for i, g := range index {
+			name := ""
+			if opt.GroupNames != nil {
+				name = opt.GroupNames[g]
+			} else {
+				name = fmt.Sprint(g)
+			}
+			blups[i].Group = name
+		}
+	}
+	st := d.deviance(theta, blups)
+	if !st.ok {
+		return nil, errors.New("stats: FitLMM: the model matrix is rank deficient at the optimum")
+	}
+	sigma := math.Sqrt(st.sigma2)
+	fit.SDResidual = sigma
+	fit.LogLik = -st.dev / 2
+	fit.Fixed.Intercept.Estimate = st.beta[0] + d.ybar
+	fit.Fixed.Slope.Estimate = st.beta[1]
+	// vcov(β) = σ²·(R_X'R_X)⁻¹ with R_X'R_X = LLᵀ, L = [[r11,0],[r21,r22]].
+	r11, r21, r22 := st.rx[0], st.rx[1], st.rx[2]
+	// L⁻¹ = [[1/r11, 0], [−r21/(r11 r22), 1/r22]]; (LLᵀ)⁻¹ = L⁻ᵀL⁻¹.
+	i11, i21, i22 := 1/r11, -r21/(r11*r22), 1/r22
+	v00 := i11*i11 + i21*i21
+	v11 := i22 * i22
+	fit.Fixed.Intercept.SE = sigma * math.Sqrt(v00)
+	fit.Fixed.Slope.SE = sigma * math.Sqrt(v11)
+	if opt.InterceptOnly {
+		fit.SDIntercept = sigma * theta[0]
+		fit.SDSlope = math.NaN()
+		fit.Corr = math.NaN()
+		fit.Singular = theta[0] < 1e-4
+	} else {
+		a, b, c := theta[0], theta[1], theta[2]
+		fit.SDIntercept = sigma * a
+		l2 := math.Hypot(b, c)
+		fit.SDSlope = sigma * l2
+		if a > 0 && l2 > 0 {
+			fit.Corr = b / l2
+		} else {
+			fit.Corr = math.NaN()
+		}
+		fit.Singular = a < 1e-4 || c < 1e-4
+	}
+	if fit.Singular {
+		fit.Warnings = append(fit.Warnings, "boundary (singular) fit: a random-effect standard deviation is estimated as zero or the intercept-slope correlation as ±1; the data do not support the full random-effects structure")
+	}
+	if G < 5 {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("only %d groups: fewer than 5 groups give unreliable variance estimates", G))
+	}
+	if singletons > 0 {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("%d groups have a single observation", singletons))
+	}
+	if !converged {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("the optimiser did not converge within %d evaluations", maxEval))
+	}
+	fit.BLUPs = blups
+	return fit, nil
+}
+
+// deviance evaluates the profiled deviance at theta. When blups is not nil
+// (one per group), it also fills in the conditional modes b = Λu with
+// u_i = L_i⁻ᵀ(c_u,i − RZX_i·β).
+func (d *lmmData) deviance(theta []float64, blups []BLUP) lmmState {
+	var p lmmPartial
+	nchunks := (len(d.groups) + lmmChunk - 1) / lmmChunk
+	if nchunks <= 1 {
+		p = d.partial(theta, d.groups)
+	} else {
+		parts := make([]lmmPartial, nchunks)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, workers())
+		for c := 0; c < nchunks; c++ {
+			lo := c * lmmChunk
+			hi := min(lo+lmmChunk, len(d.groups))
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				parts[c] = d.partial(theta, d.groups[lo:hi])
+				<-sem
+			}()
+		}
+		wg.Wait()
+		for _, q := range parts {
+			p.ldL2 += q.ldL2
+			p.cucu += q.cucu
+			p.a11 += q.a11
+			p.a21 += q.a21
+			p.a22 += q.a22
+			p.v1 += q.v1
+			p.v2 += q.v2
+		}
+	}
+	var s lmmState
+	// R_X'R_X = X'X − Σ RZX'RZX; X'y − Σ RZX'c_u.
+	m11 := d.n - p.a11
+	m21 := d.st - p.a21
+	m22 := d.stt - p.a22
+	w1 := d.sy - p.v1
+	w2 := d.sty - p.v2
+	if !(m11 > 0) {
+		return s
+	}
+	r11 := math.Sqrt(m11)
+	r21 := m21 / r11
+	r22sq := m22 - r21*r21
+	if !(r22sq > 0) {
+		return s
+	}
+	r22 := math.Sqrt(r22sq)
+	cb1 := w1 / r11
+	cb2 := (w2 - r21*cb1) / r22
+	b2 := cb2 / r22
+	b1 := (cb1 - r21*b2) / r11
+	r2 := d.syy - p.cucu - cb1*cb1 - cb2*cb2
+	if !(r2 > 0) {
+		return s
+	}
+	n := d.n
+	var dev float64
+	if d.reml {
+		dof := n - 2
+		dev = p.ldL2 + 2*math.Log(r11*r22) + dof*(1+math.Log(2*math.Pi*r2/dof))
+		s.sigma2 = r2 / dof
+	} else {
+		dev = p.ldL2 + n*(1+math.Log(2*math.Pi*r2/n))
+		s.sigma2 = r2 / n
+	}
+	s.dev = dev
+	s.beta = [2]float64{b1, b2}
+	s.rx = [3]float64{r11, r21, r22}
+	s.ok = !math.IsNaN(dev)
+	if blups != nil && s.ok {
+		d.conditionalModes(theta, s.beta, blups)
+	}
+	return s
+}
+
+// partial accumulates, over groups gs, the per-group pieces of the
+// penalised least-squares system. For group i with A = Z_i'Z_i = X_i'X_i:
+//
+//	L_i L_i' = Λ'AΛ + I,  c_u = L_i⁻¹Λ'Z_i'y,  RZX_i = L_i⁻¹Λ'A.
+func (d *lmmData) partial(theta []float64, gs []groupSums) lmmPartial {
+	var p lmmPartial
+	if d.interceptOnly {
+		a := theta[0]
+		a2 := a * a
+		for i := range gs {
+			g := &gs[i]
+			m := a2*g.n + 1
+			l := math.Sqrt(m)
+			p.ldL2 += math.Log(m)
+			cu := a * g.sy / l
+			z1 := a * g.n / l
+			z2 := a * g.st / l
+			p.cucu += cu * cu
+			p.a11 += z1 * z1
+			p.a21 += z1 * z2
+			p.a22 += z2 * z2
+			p.v1 += z1 * cu
+			p.v2 += z2 * cu
+		}
+		return p
+	}
+	a, b, c := theta[0], theta[1], theta[2]
+	// log|L_θ|² = Σ log det(M_i). Logarithms cost more than the rest of a
+	// group's arithmetic, so the determinants (each ≥ 1) are multiplied
+	// and the product's binary exponent is taken out before it can
+	// overflow; one logarithm per chunk remains.
+	prod, exp2, logs := 1.0, 0, 0.0
+	// Scalars, not fields of p, so that the compiler keeps them in registers.
+	var cucu, a11, a21, a22, v1, v2 float64
+	for i := range gs {
+		g := &gs[i]
+		// Λ'A rows: [a n + b s, a s + b q], [c s, c q].
+		la11 := a*g.n + b*g.st
+		la12 := a*g.st + b*g.stt
+		la21 := c * g.st
+		la22 := c * g.stt
+		// M = Λ'AΛ + I.
+		m11 := a*la11 + b*la12 + 1
+		m21 := c * la12
+		m22 := c*la22 + 1
+		// L = [[l11, 0], [l21, l22]]; log|L|² = log(m11·l22²).
+		i11 := 1 / math.Sqrt(m11)
+		l21 := m21 * i11
+		d22 := m22 - l21*l21
+		i22 := 1 / math.Sqrt(d22)
+		if det := m11 * d22; det < 1e100 {
+			prod *= det
+			if prod > 1e200 {
+				frac, e := math.Frexp(prod)
+				prod, exp2 = frac, exp2+e
+			}
+		} else {
+			logs += math.Log(det)
+		}
+		// Λ'Z'y.
+		z1 := a*g.sy + b*g.sty
+		z2 := c * g.sty
+		cu1 := z1 * i11
+		cu2 := (z2 - l21*cu1) * i22
+		// RZX = L⁻¹Λ'A.
+		r11 := la11 * i11
+		r12 := la12 * i11
+		r21 := (la21 - l21*r11) * i22
+		r22 := (la22 - l21*r12) * i22
+		cucu += cu1*cu1 + cu2*cu2
+		a11 += r11*r11 + r21*r21
+		a21 += r11*r12 + r21*r22
+		a22 += r12*r12 + r22*r22
+		v1 += r11*cu1 + r21*cu2
+		v2 += r12*cu1 + r22*cu2
+	}
+	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	p.cucu, p.a11, p.a21, p.a22, p.v1, p.v2 = cucu, a11, a21, a22, v1, v2
+	return p
+}
+
+// conditionalModes fills blups with b_i = Λ·L_i⁻ᵀ(c_u,i − RZX_i·β).
+func (d *lmmData) conditionalModes(theta []float64, beta [2]float64, blups []BLUP) {
+	if d.interceptOnly {
+		a := theta[0]
+		for i := range d.groups {
+			g := &d.groups[i]
+			l := math.Sqrt(a*a*g.n + 1)
+			cu := a * g.sy / l
+			r1 := a * g.n / l
+			r2 := a * g.st / l
+			u := (cu - r1*beta[0] - r2*beta[1]) / l
+			blups[i].Intercept = a * u
+			blups[i].Slope = math.NaN()
+		}
+		return
+	}
+	a, b, c := theta[0], theta[1], theta[2]
+	for i := range d.groups {
+		g := &d.groups[i]
+		la11 := a*g.n + b*g.st
+		la12 := a*g.st + b*g.stt
+		la21 := c * g.st
+		la22 := c * g.stt
+		m11 := a*la11 + b*la12 + 1
+		m21 := c * la12
+		m22 := c*la22 + 1
+		l11 := math.Sqrt(m11)
+		l21 := m21 / l11
+		l22 := math.Sqrt(m22 - l21*l21)
+		z1 := a*g.sy + b*g.sty
+		z2 := c * g.sty
+		cu1 := z1 / l11
+		cu2 := (z2 - l21*cu1) / l22
+		r11 := la11 / l11
+		r12 := la12 / l11
+		r21 := (la21 - l21*r11) / l22
+		r22 := (la22 - l21*r12) / l22
+		e1 := cu1 - r11*beta[0] - r12*beta[1]
+		e2 := cu2 - r21*beta[0] - r22*beta[1]
+		// Solve L'u = e with L' = [[l11, l21], [0, l22]].
+		u2 := e2 / l22
+		u1 := (e1 - l21*u2) / l11
+		blups[i].Intercept = a * u1
+		blups[i].Slope = b*u1 + c*u2
+	}
+}
+
+// newLMMData checks the input of FitLMM and reduces it to per-group
+// sufficient statistics. It returns the original index of each group kept
+// and the number of groups with a single observation.
+func newLMMData(group []int, t, y []float64, opt LMMOptions) (d *lmmData, index []int, singletons int, err error) {
+	if len(group) != len(t) || len(t) != len(y) {
+		return nil, nil, 0, fmt.Errorf("stats: FitLMM: lengths differ: group %d, t %d, y %d", len(group), len(t), len(y))
+	}
+	maxG := -1
+	nobs := 0
+	var ysum float64
+	for k, g := range group {
+		if g < 0 {
+			return nil, nil, 0, fmt.Errorf("stats: FitLMM: observation %d: negative group index %d", k, g)
+		}
+		if math.IsInf(t[k], 0) || math.IsInf(y[k], 0) {
+			return nil, nil, 0, fmt.Errorf("stats: FitLMM: observation %d: infinite value", k)
+		}
+		if math.IsNaN(t[k]) || math.IsNaN(y[k]) {
+			continue
+		}
+		if g > maxG {
+			maxG = g
+		}
+		nobs++
+		ysum += y[k]
+	}
+	if nobs == 0 {
+		return nil, nil, 0, errors.New("stats: FitLMM: no observations")
+	}
+	if opt.GroupNames != nil && len(opt.GroupNames) <= maxG {
+		return nil, nil, 0, fmt.Errorf("stats: FitLMM: %d group names for group index %d", len(opt.GroupNames), maxG)
+	}
+	d = &lmmData{interceptOnly: opt.InterceptOnly, reml: !opt.ML}
+	d.ybar = ysum / float64(nobs)
+	sums := make([]groupSums, maxG+1)
+	for k, g := range group {
+		if math.IsNaN(t[k]) || math.IsNaN(y[k]) {
+			continue
+		}
+		tk, yk := t[k], y[k]-d.ybar
+		s := &sums[g]
+		s.n++
+		s.st += tk
+		s.stt += tk * tk
+		s.sy += yk
+		s.sty += tk * yk
+		d.syy += yk * yk
+	}
+	// Keep only groups with observations, remembering their indices.
+	index = make([]int, 0, len(sums))
+	d.groups = make([]groupSums, 0, len(sums))
+	for g, s := range sums {
+		if s.n == 0 {
+			continue
+		}
+		if s.n == 1 {
+			singletons++
+		}
+		index = append(index, g)
+		d.groups = append(d.groups, s)
+		d.n += s.n
+		d.st += s.st
+		d.stt += s.stt
+		d.sy += s.sy
+		d.sty += s.sty
+	}
+	G := len(d.groups)
+	q := 2 * G
+	if opt.InterceptOnly {
+		q = G
+	}
+	if nobs <= q {
+		return nil, nil, 0, fmt.Errorf("stats: FitLMM: %d observations are not more than the %d random effects of %d groups; the variance components cannot be identified", nobs, q, G)
+	}
+	if nobs <= 2 {
+		return nil, nil, 0, fmt.Errorf("stats: FitLMM: %d observations", nobs)
+	}
+	// Variation in t: n·Σt² − (Σt)² > 0, relative to scale.
+	if vt := d.n*d.stt - d.st*d.st; !(vt > 1e-12*d.n*d.stt) {
+		return nil, nil, 0, errors.New("stats: FitLMM: t has no variation; the slope cannot be estimated")
+	}
+
+	return d, index, singletons, nil
+}
