@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kapstat/kapstat/pipeline"
+)
+
+// kapstat runs the command line in-process and returns stdout, stderr and the exit code.
+func kapstat(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, &out, &errb)
+	if err != nil {
+		errb.WriteString(err.Error())
+	}
+	return out.String(), errb.String(), exitCode(err)
+}
+
+func TestUsage(t *testing.T) {
+	if _, _, code := kapstat(t); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if _, _, code := kapstat(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	if _, _, code := kapstat(t, "ingest", "--nope"); code != 2 {
+		t.Errorf("bad flag: exit %d, want 2", code)
+	}
+	if _, _, code := kapstat(t, "ingest", "-h"); code != 0 {
+		t.Errorf("-h: exit %d, want 0", code)
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	bad := filepath.Join("..", "..", "pipeline", "testdata", "bad-rows.csv")
+	out, _, code := kapstat(t, "validate", "--as-of", "2026-09-30", bad)
+	if code != 1 {
+		t.Fatalf("bad rows: exit %d, want 1", code)
+	}
+	// Each bad row is listed with file, line and reason (pipeline/testdata/bad-rows.csv).
+	for _, want := range []string{
+		bad + ":5 column patient_id: missing_field",
+		bad + ":6 column instrument: unknown_instrument",
+		bad + ":7 column date: bad_date",
+		bad + ":8 column date: future_date",
+		bad + ":9 column item_4: not_integer",
+		bad + ":10 column item_3: out_of_range",
+		bad + ":11 column item_8: extra_item",
+		bad + ":12: too_many_missing",
+		bad + ":13 column total: total_mismatch",
+		bad + ":14: malformed_row",
+		bad + ":15: conflict",
+		bad + ":16: conflict",
+		bad + ":17 column total: out_of_range",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	clean := filepath.Join("..", "..", "pipeline", "testdata", "example-assessments.csv")
+	if out, _, code := kapstat(t, "validate", "--as-of", "2026-09-30", clean); code != 0 {
+		t.Errorf("clean file: exit %d, want 0\n%s", code, out)
+	}
+}
+
+func TestIngestTwiceAndSQL(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.duckdb")
+	files := []string{filepath.Join("..", "..", "pipeline", "testdata", "example-assessments.csv"),
+		filepath.Join("..", "..", "pipeline", "testdata", "example-sessions.csv")}
+	out, errs, code := kapstat(t, append([]string{"ingest", "--db", db, "--as-of", "2026-09-30"}, files...)...)
+	if code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "53 rows read = 53 accepted + 0 duplicates + 0 quarantined") {
+		t.Errorf("ingest output: %s", out)
+	}
+	out, _, code = kapstat(t, append([]string{"ingest", "--db", db, "--as-of", "2026-09-30"}, files...)...)
+	if code != 0 || strings.Count(out, "skipped, same content already ingested in run 1") != 2 {
+		t.Errorf("second ingest: exit %d\n%s", code, out)
+	}
+	out, errs, code = kapstat(t, "sql", "--db", db, "SELECT count(*) AS n FROM assessments")
+	if code != 0 || out != "n\n53\n" {
+		t.Errorf("sql count: exit %d %q %s", code, out, errs)
+	}
+	for _, q := range []string{"DROP TABLE assessments", "DELETE FROM assessments",
+		"COPY (SELECT 1) TO '" + filepath.Join(dir, "x.csv") + "'", "SET enable_external_access = true"} {
+		if _, _, code := kapstat(t, "sql", "--db", db, q); code != 1 {
+			t.Errorf("%s: exit %d, want 1 (refused)", q, code)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.csv")); err == nil {
+		t.Error("COPY TO wrote a file through kapstat sql")
+	}
+	out, _, _ = kapstat(t, "sql", "--db", db, "SELECT count(*) AS n FROM assessments")
+	if out != "n\n53\n" {
+		t.Errorf("rows changed after refused statements: %q", out)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out, errs, code := kapstat(t, "demo", "--dir", dir, "--patients", "300")
+	if code != 0 {
+		t.Fatalf("demo: exit %d\n%s", code, errs)
+	}
+	for _, p := range []string{"kapstat.duckdb", "analysis.json", "report.xlsx"} {
+		if !strings.Contains(out, filepath.Join(dir, p)) {
+			t.Errorf("demo did not print %s:\n%s", p, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	var a pipeline.Analysis
+	b, err := os.ReadFile(filepath.Join(dir, "analysis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Cohort.Patients != 300 || a.Measures["PHQ9"] == nil || a.Measures["PHQ9"].WithBaseline == 0 {
+		t.Errorf("analysis: cohort %+v", a.Cohort)
+	}
+	// DuckDB's own reader sees the lake with its instrument and year partitions, and the
+	// same rows as the warehouse.
+	db := filepath.Join(dir, "kapstat.duckdb")
+	q := `SELECT count(*) FILTER (instrument = 'PHQ9') || ',' || count(DISTINCT year) FROM read_parquet('` +
+		filepath.Join(dir, "lake", "assessments", "**", "*.parquet") + `', hive_partitioning = true)`
+	w, err := pipeline.OpenWarehouse(context.Background(), db, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var lake, wh string
+	if err := w.DB().QueryRow(q).Scan(&lake); err != nil {
+		t.Fatal(err)
+	}
+	w.DB().QueryRow(`SELECT count(*) FILTER (instrument = 'PHQ9') || ',' || count(DISTINCT year) FROM assessments`).Scan(&wh)
+	if lake != wh || strings.HasPrefix(lake, "0,") {
+		t.Errorf("lake %s, warehouse %s (PHQ-9 rows, years)", lake, wh)
+	}
+}
