@@ -1,0 +1,625 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/stats"
+	"github.com/kapstat/kapstat/pipeline"
+)
+
+// Chart colours, one per line: overall / first program / second program.
+var palette = []string{"1F4E79", "C55A11", "548235", "7030A0"}
+
+// ---------------------------------------------------------------- Trajectories
+
+func (b *builder) trajectories() *Sheet {
+	s := &Sheet{Name: "Trajectories", Title: b.title() + " — Symptom trajectories"}
+	s.Intro = b.intro("How scores changed week by week during the acute window (week 0 = baseline, week 1 = days 1–7 after the first dose, and so on).")
+	for i, m := range b.instruments() {
+		if i > 0 {
+			s.Blocks = append(s.Blocks, PageBreak{})
+		}
+		w := b.weeklyTable(m)
+		s.Blocks = append(s.Blocks, w)
+		if len(w.Rows) > 0 {
+			last := len(w.Rows) - 1
+			s.Blocks = append(s.Blocks, &Chart{Title: heading(m) + ": mean score by week with 95% limits",
+				XTitle: "Week since first dose", YTitle: instrumentName(m.Instrument) + " score", Rows: 18, Beside: w,
+				Series: []Series{
+					{Name: "Mean", T: w, X: 0, Y: 2, From: 0, To: last, Color: palette[0]},
+					{Name: "Lower 95% limit", T: w, X: 0, Y: 4, From: 0, To: last, Color: "7F7F7F", Dashed: true},
+					{Name: "Upper 95% limit", T: w, X: 0, Y: 5, From: 0, To: last, Color: "7F7F7F", Dashed: true},
+				}})
+		}
+		s.Blocks = append(s.Blocks, b.modelTable(m), b.classTable(m))
+	}
+	return s
+}
+
+func (b *builder) weeklyTable(m *pipeline.MeasureResult) *Table {
+	t := &Table{Title: heading(m) + ": mean score by week", Columns: columns("Week", "Patients (n)", "Mean score", "SD", "Lower 95% limit", "Upper 95% limit")}
+	for _, w := range m.Weekly {
+		t.add(integer(w.Week), count(fmt.Sprintf("%s/week/%d", m.Instrument, w.Week), w.N),
+			mean(w.Mean, w.N, 1), mean(w.SD, w.N, 1), mean(w.Lower95, w.N, 1), mean(w.Upper95, w.N, 1))
+	}
+	t.Notes = []string{"Each patient counts in every week with a score (the last score of the week). Patients scored in a given week differ from week to week, so a falling mean partly reflects who was scored."}
+	return t
+}
+
+var singleObs = regexp.MustCompile(`^(\d+) groups have a single observation$`)
+var fewGroups = regexp.MustCompile(`^only (\d+) groups`)
+
+// plainWarning rewrites a model warning for a clinic director.
+func (b *builder) plainWarning(w string) string {
+	num := func(s string) string {
+		n, _ := strconv.Atoi(s)
+		if b.external && n >= 1 && n < b.below() {
+			return fmt.Sprintf("fewer than %d", b.below())
+		}
+		return s
+	}
+	switch {
+	case singleObs.MatchString(w):
+		n := singleObs.FindStringSubmatch(w)[1]
+		return num(n) + " patients have a single score: they inform the average level but not the weekly change."
+	case fewGroups.MatchString(w):
+		return "Only " + num(fewGroups.FindStringSubmatch(w)[1]) + " patients: the spreads between patients are unreliable."
+	case strings.HasPrefix(w, "boundary (singular) fit"):
+		return "The data could not separate every source of variation between patients (a boundary fit): the average change per week is still usable, the spreads less so."
+	case strings.HasPrefix(w, "the optimiser did not converge"):
+		return "The model fit did not settle (no convergence): treat its estimates with caution."
+	}
+	return w
+}
+
+func (b *builder) modelTable(m *pipeline.MeasureResult) *Table {
+	t := &Table{Title: heading(m) + ": mixed model of the trajectory", Columns: columns("Quantity", "Estimate", "Lower 95% limit", "Upper 95% limit")}
+	f := m.Trajectory
+	if f == nil {
+		t.Notes = []string{"The mixed model was not fitted: " + strings.TrimPrefix(m.TrajectoryNote, "mixed model not fitted: ") + "."}
+		return t
+	}
+	n := f.NGroups
+	est := func(label string, e, se float64) {
+		t.add(text(label), estimate(e, n), estimate(e-1.96*se, n), estimate(e+1.96*se, n))
+	}
+	est("Average score at baseline", f.Fixed.Intercept.Estimate, f.Fixed.Intercept.SE)
+	est("Average change per week", f.Fixed.Slope.Estimate, f.Fixed.Slope.SE)
+	one := func(label string, v float64) { t.add(text(label), estimate(v, n), blank(), blank()) }
+	one("Spread between patients at baseline (SD)", f.SDIntercept)
+	one("Spread between patients in weekly change (SD)", f.SDSlope)
+	one("Correlation of baseline level and weekly change", f.Corr)
+	one("Week-to-week variation within a patient (SD)", f.SDResidual)
+	t.add(text("Patients in the model"), count(m.Instrument+"/model/patients", f.NGroups), blank(), blank())
+	t.add(text("Scores in the model"), count(m.Instrument+"/model/scores", f.NObs), blank(), blank())
+	t.Notes = []string{"A straight line per patient fitted to the baseline and acute-window scores (linear mixed model, REML). The average change per week is the slope of the typical patient: negative means improvement. Limits are estimate ± 1.96 standard errors."}
+	for _, w := range f.Warnings {
+		t.Notes = append(t.Notes, "Note: "+b.plainWarning(w))
+	}
+	return t
+}
+
+func (b *builder) classTable(m *pipeline.MeasureResult) *Table {
+	t := &Table{Title: heading(m) + ": trajectory classes", Columns: columns("Class", "Patients (n)", "Share of patients", "Score at baseline", "Change per week")}
+	c := m.Classes
+	if c == nil {
+		t.Notes = []string{"Trajectory classes were not fitted: " + strings.TrimPrefix(m.ClassesNote, "trajectory classes not fitted: ") + "."}
+		return t
+	}
+	total := t.add(bold("All patients in the model"), count(m.Instrument+"/classes/patients", c.Patients), blank(), blank(), blank())
+	s := Sum{Total: Ref{total, 1}}
+	for i, cl := range c.Classes {
+		name := cl.Label
+		if name != "" {
+			name = strings.ToUpper(name[:1]) + name[1:]
+		}
+		r := t.add(text(name), count(fmt.Sprintf("%s/classes/%d", m.Instrument, i), cl.N), rate(cl.Share, 1), mean(cl.Intercept, cl.N, 1), estimate(cl.Slope, cl.N, 1))
+		s.Parts = append(s.Parts, Ref{r, 1})
+	}
+	t.Sums = []Sum{s}
+	t.Notes = []string{fmt.Sprintf("Patients are grouped by the shape of their course (latent class growth model, %d classes chosen by the Bayesian information criterion). Each patient is counted in the class that fits best; the classes are descriptive, not diagnoses.", c.K)}
+	return t
+}
+
+// ---------------------------------------------------------------- Relapse
+
+func programs(r pipeline.RelapseSummary) []string { return sortedKeys(r.ByProgram.Curves) }
+
+func (b *builder) relapse() *Sheet {
+	s := &Sheet{Name: "Relapse", Title: b.title() + " — Relapse after response"}
+	s.Intro = b.intro("Among patients who responded during the acute window and had later scores: how long they stayed well. Day 0 is the day of the response.")
+	for i, m := range b.instruments() {
+		if i > 0 {
+			s.Blocks = append(s.Blocks, PageBreak{})
+		}
+		b.relapseBlocks(s, m)
+	}
+	return s
+}
+
+func (b *builder) relapseBlocks(s *Sheet, m *pipeline.MeasureResult) {
+	I := m.Instrument
+	r := m.Relapse
+	progs := programs(r)
+
+	// Overview by program.
+	ov := &Table{Title: heading(m) + ": relapse after response", Columns: columns("Patients", "Followed after response", "Relapses", "Median days to relapse")}
+	all := ov.add(bold("All responders followed"), count(I+"/relapse/at_risk", r.AtRisk), count(I+"/relapse/events", r.Events), medianCell(r.MedianDays, r.AtRisk))
+	sums := []Sum{{Total: Ref{all, 1}}, {Total: Ref{all, 2}}}
+	for _, p := range progs {
+		c := r.ByProgram.Curves[p]
+		i := ov.add(text(groupLabel("program", p)), count(I+"/relapse/"+p+"/at_risk", c.AtRisk), count(I+"/relapse/"+p+"/events", c.Events), medianCell(c.MedianDays, c.AtRisk))
+		sums[0].Parts = append(sums[0].Parts, Ref{i, 1})
+		sums[1].Parts = append(sums[1].Parts, Ref{i, 2})
+	}
+	if len(progs) > 0 {
+		ov.Sums = sums
+	}
+	ov.Notes = []string{fmt.Sprintf("Not followed: %s; %s. \"Not reached\" means fewer than half of the patients relapsed during follow-up.",
+		b.countText(r.Excluded["no_response"], "patients never responded"), b.countText(r.Excluded["no_followup_after_response"], "responded but had no later score"))}
+	s.Blocks = append(s.Blocks, ov)
+
+	// Relapse-free at set days, overall and by program.
+	set := &Table{Title: heading(m) + ": relapse-free at set days after response", Columns: columns("Patients", "Day", "Still followed (at risk)", "Relapse-free", "Lower 95% limit", "Upper 95% limit")}
+	type curveRef struct {
+		name     string
+		from, to int
+	}
+	var setCurves []curveRef
+	addSet := func(name, key string, atRisk int, pts []stats.SurvivalPoint) {
+		from := len(set.Rows)
+		set.add(bold(name), integer(0), count(key+"/at_risk", atRisk), Cell{Kind: Rate, Value: 1, Deps: []int{2}}, blank(), blank())
+		for _, p := range pts {
+			set.add(blank(), integer(int(p.Time)), count(fmt.Sprintf("%s/at_risk_day%d", key, int(p.Time)), p.NRisk),
+				Cell{Kind: Rate, Value: p.Survival, N: p.NRisk, Deps: []int{2}}, Cell{Kind: Rate, Value: p.Lower95, N: p.NRisk, Deps: []int{2}},
+				Cell{Kind: Rate, Value: p.Upper95, N: p.NRisk, Deps: []int{2}})
+		}
+		setCurves = append(setCurves, curveRef{name, from, len(set.Rows) - 1})
+	}
+	if r.AtRisk > 0 {
+		addSet("All responders followed", I+"/relapse", r.AtRisk, r.RelapseFree)
+		for _, p := range progs {
+			c := r.ByProgram.Curves[p]
+			addSet(groupLabel("program", p), I+"/relapse/"+p, c.AtRisk, c.RelapseFree)
+		}
+	}
+	set.Notes = []string{"Relapse-free: the Kaplan–Meier estimate of the share of responders without a relapse by that day, allowing for patients followed for different lengths of time. A dash marks a day beyond the longest follow-up."}
+
+	// Chart and log-rank/Cox.
+	chart := &Chart{Title: heading(m) + ": relapse-free after response (Kaplan–Meier)", XTitle: "Days since response", YTitle: "Relapse-free", Scatter: true, YPercent: true, Rows: 20, Beside: set}
+	var km []*Table
+	if !b.external && r.AtRisk > 0 {
+		curves := []struct {
+			name   string
+			rows   []stats.KMRow
+			atRisk int
+		}{{"All responders followed", r.Curve, r.AtRisk}}
+		for _, p := range progs {
+			curves = append(curves, struct {
+				name   string
+				rows   []stats.KMRow
+				atRisk int
+			}{groupLabel("program", p), r.ByProgram.Curves[p].Curve, r.ByProgram.Curves[p].AtRisk})
+		}
+		for i, c := range curves {
+			t := &Table{Title: heading(m) + ": Kaplan–Meier table — " + c.name, Columns: columns("Day", "At risk", "Relapses", "Relapse-free", "Lower 95% limit", "Upper 95% limit")}
+			t.add(integer(0), Cell{Kind: Count, Value: float64(c.atRisk)}, Cell{Kind: Count, Value: 0}, rate(1), blank(), blank())
+			for _, k := range c.rows {
+				t.add(integer(int(k.Time)), Cell{Kind: Count, Value: float64(k.NRisk)}, Cell{Kind: Count, Value: float64(k.NEvent)},
+					rate(k.Survival, 1, 2), rate(k.Lower95, 1, 2), rate(k.Upper95, 1, 2))
+			}
+			t.Notes = []string{"One row per day on which someone relapsed: patients still followed that day, relapses that day, and the estimated share still relapse-free."}
+			km = append(km, t)
+			chart.Series = append(chart.Series, Series{Name: c.name, T: t, X: 0, Y: 3, From: 0, To: len(t.Rows) - 1, Color: palette[i%len(palette)]})
+		}
+	} else {
+		for i, c := range setCurves {
+			chart.Series = append(chart.Series, Series{Name: c.name, T: set, X: 1, Y: 3, From: c.from, To: c.to, Color: palette[i%len(palette)]})
+		}
+	}
+
+	tests := &Table{Title: heading(m) + ": comparison of programs", Columns: columns("Test", "Value", "Lower 95% limit", "Upper 95% limit", "p-value")}
+	if lr := r.ByProgram.Logrank; lr != nil {
+		tests.add(text(fmt.Sprintf("Log-rank test, chi-square (df = %d)", lr.DF)), estimate(lr.Chisq, r.AtRisk), blank(), blank(), pvalue(lr.P, r.AtRisk))
+	}
+	if cx := r.Cox; cx != nil {
+		for _, term := range cx.Terms {
+			tests.add(text("Hazard ratio: "+coxLabel(term.Term)), estimate(term.HazardRatio, cx.N), estimate(term.Lower95, cx.N), estimate(term.Upper95, cx.N), pvalue(term.P, cx.N))
+		}
+	}
+	tests.Notes = []string{"The log-rank test asks whether the relapse curves of the programs differ. The hazard ratio (Cox model, adjusted for the baseline score) is the relative risk of relapse at any time: above 1 means relapse comes sooner; a range that excludes 1 and a p-value below 0.05 mean the difference is unlikely to be chance."}
+	if r.ByProgram.Note != "" {
+		tests.Notes = append(tests.Notes, "Note: "+plainNote(r.ByProgram.Note))
+	}
+	if r.CoxNote != "" {
+		tests.Notes = append(tests.Notes, "Note: "+plainNote(r.CoxNote))
+	}
+	s.Blocks = append(s.Blocks, set)
+	if len(chart.Series) > 0 {
+		s.Blocks = append(s.Blocks, chart)
+	}
+	s.Blocks = append(s.Blocks, tests)
+	if b.external {
+		s.Blocks = append(s.Blocks, &Paragraph{Text: "The day-by-day Kaplan–Meier tables are in the internal edition only: most days have fewer than 11 relapses."})
+	}
+	for _, t := range km {
+		s.Blocks = append(s.Blocks, t)
+	}
+}
+
+func plainNote(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+func coxLabel(term string) string {
+	switch term {
+	case "program=infusion":
+		return "infusion only vs KAP"
+	case "baseline":
+		return "per point of baseline score"
+	}
+	return term
+}
+
+// countText is "12 patients never responded", with small counts hidden in the external edition.
+func (b *builder) countText(n int, what string) string {
+	if b.external && n >= 1 && n < b.below() {
+		return fmt.Sprintf("fewer than %d %s", b.below(), what)
+	}
+	return fmt.Sprintf("%d %s", n, what)
+}
+
+// ---------------------------------------------------------------- Reliable change
+
+var rcCategories = []string{"recovered", "improved", "unchanged", "deteriorated"}
+
+func (b *builder) reliableChange() *Sheet {
+	s := &Sheet{Name: "Reliable change", Title: b.title() + " — Reliable change"}
+	s.Intro = b.intro("Patients with a baseline and an end-of-treatment score, sorted into Jacobson–Truax categories: did they change by more than the questionnaire's measurement error?")
+	if len(b.a.Quarters) == 0 {
+		s.Blocks = append(s.Blocks, &Paragraph{Text: quartersUnavailable, Bold: true})
+	}
+	for i, m := range b.instruments() {
+		if i > 0 {
+			s.Blocks = append(s.Blocks, PageBreak{})
+		}
+		t := b.rcTable(m)
+		if s.Freeze == nil {
+			s.Freeze = t
+		}
+		s.Blocks = append(s.Blocks, t)
+	}
+	return s
+}
+
+func (b *builder) rcTable(m *pipeline.MeasureResult) *Table {
+	I := m.Instrument
+	th := b.a.Config.Instruments[I]
+	t := &Table{Title: heading(m) + ": reliable change", Columns: columns("Group", "Recovered", "Improved", "No reliable change", "Deteriorated",
+		"Patients with an end score", "% recovered", "% improved", "% no reliable change", "% deteriorated")}
+	line := func(name, key string, rc map[string]int, total int, boldRow bool) int {
+		r := []Cell{text(name)}
+		r[0].Bold = boldRow
+		for _, c := range rcCategories {
+			r = append(r, count(key+"/rc/"+c, rc[c]))
+		}
+		r = append(r, count(key+"/with_endpoint", total))
+		for i := range rcCategories {
+			v := float64(rc[rcCategories[i]]) / float64(total)
+			if total == 0 {
+				v = math.NaN()
+			}
+			r = append(r, rate(v, 1+i, 5))
+		}
+		i := t.add(r...)
+		t.Sums = append(t.Sums, Sum{Total: Ref{i, 5}, Parts: []Ref{{i, 1}, {i, 2}, {i, 3}, {i, 4}}})
+		return i
+	}
+	all := line("All patients", I, m.ReliableChange, m.WithEndpoint, true)
+	for _, dim := range b.dims() {
+		rows, omitted := b.groupRows(m, dim)
+		t.section(dimensionTitles[dim])
+		var idx []int
+		for _, g := range rows {
+			idx = append(idx, line(groupLabel(dim, g.Group), I+"/"+dim+"/"+g.Group, g.ReliableChange, g.WithEndpoint, false))
+		}
+		for col := 1; col <= 5; col++ {
+			s := Sum{Total: Ref{all, col}}
+			for _, i := range idx {
+				s.Parts = append(s.Parts, Ref{i, col})
+			}
+			if len(omitted) > 0 {
+				n := 0
+				for _, g := range omitted {
+					if col == 5 {
+						n += g.WithEndpoint
+					} else {
+						n += g.ReliableChange[rcCategories[col-1]]
+					}
+				}
+				s.Hidden = append(s.Hidden, n)
+			}
+			t.Sums = append(t.Sums, s)
+		}
+	}
+	t.Notes = []string{fmt.Sprintf("A reliable change is a change of at least %d points, larger than the questionnaire's measurement error. Recovered: improved reliably and moved from at or above the cutoff (%d) to below it. Improved: improved reliably otherwise. Deteriorated: worsened reliably. Percentages are of the patients with an end score in the row.",
+		th.ReliableChange, th.Cutoff)}
+	return t
+}
+
+// ---------------------------------------------------------------- Attrition
+
+func (b *builder) attrition() *Sheet {
+	s := &Sheet{Name: "Attrition", Title: b.title() + " — Attrition: who is counted where"}
+	s.Intro = b.intro("The denominators of every rate in this workbook: how many patients reached each step, and why the others did not.")
+	s.Blocks = append(s.Blocks, b.cohortTable(false))
+	ms := b.instruments()
+	if len(ms) == 0 {
+		return s
+	}
+	cfg := b.a.Config
+	hdr := []string{"Step"}
+	for _, m := range ms {
+		hdr = append(hdr, instrumentName(m.Instrument))
+	}
+	t := &Table{Title: "Patients at each step, per questionnaire", Columns: columns(hdr...)}
+	type step struct {
+		label   string
+		section bool // a sub-heading, no counts
+		indent  bool // patients who did not go on, with the reason
+		key     string
+		val     func(m *pipeline.MeasureResult) int
+	}
+	withBaseline := func(m *pipeline.MeasureResult) int { return m.WithBaseline }
+	eligible := func(m *pipeline.MeasureResult) int { return m.Eligible }
+	steps := []step{
+		{label: "Treated patients", val: func(*pipeline.MeasureResult) int { return b.a.Cohort.Treated }},
+		{label: "Treated patients with any score of the questionnaire", key: "patients", val: func(m *pipeline.MeasureResult) int { return m.Patients }},
+		{label: "Left out: " + lower(label("no_baseline")), indent: true, key: "excluded/no_baseline", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_baseline"] }},
+		{label: fmt.Sprintf("With a baseline score (in the %d days up to the first dose)", cfg.BaselineDays), key: "with_baseline", val: withBaseline},
+		{label: "Mean change and reliable change", section: true},
+		{label: "With a baseline score", key: "with_baseline", val: withBaseline},
+		{label: "Dropped out: " + lower(label("no_endpoint")), indent: true, key: "excluded/no_endpoint", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_endpoint"] }},
+		{label: fmt.Sprintf("Completers: with an end score (within %d days)", cfg.AcuteDays), key: "with_endpoint", val: func(m *pipeline.MeasureResult) int { return m.WithEndpoint }},
+		{label: "Response and remission", section: true},
+		{label: "With a baseline score", key: "with_baseline", val: withBaseline},
+		{label: "Baseline below the cutoff: not counted", indent: true, key: "not_eligible", val: func(m *pipeline.MeasureResult) int { return m.WithBaseline - m.Eligible }},
+		{label: "Eligible: baseline at or above the cutoff (intention to treat)", key: "eligible", val: eligible},
+		{label: "No end score (counted as not responding)", indent: true, key: "eligible_no_endpoint", val: func(m *pipeline.MeasureResult) int { return m.Eligible - m.Response.N }},
+		{label: "Eligible completers", key: "resp_n", val: func(m *pipeline.MeasureResult) int { return m.Response.N }},
+		{label: "Relapse", section: true},
+		{label: "Eligible: baseline at or above the cutoff", key: "eligible", val: eligible},
+		{label: "Never responded in the acute window", indent: true, key: "relapse/excluded/no_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_response"] }},
+		{label: "Responded, but no later score", indent: true, key: "relapse/excluded/no_followup_after_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_followup_after_response"] }},
+		{label: "Responders followed for relapse", key: "relapse/at_risk", val: func(m *pipeline.MeasureResult) int { return m.Relapse.AtRisk }},
+	}
+	// rows[i] is the table row of step i.
+	rows := make([]int, len(steps))
+	for i, st := range steps {
+		if st.section {
+			t.section(st.label)
+			rows[i] = len(t.Rows) - 1
+			continue
+		}
+		r := []Cell{text(st.label)}
+		if st.indent {
+			r[0] = indented(st.label)
+		}
+		for _, m := range ms {
+			key := "cohort/treated"
+			if st.key != "" {
+				key = m.Instrument + "/" + st.key
+			}
+			r = append(r, count(key, st.val(m)))
+		}
+		rows[i] = t.add(r...)
+	}
+	for c := 1; c <= len(ms); c++ {
+		m := ms[c-1]
+		// rel declares that step total is the sum of the part steps (plus what the table does not show).
+		rel := func(total int, parts ...int) Sum {
+			s := Sum{Total: Ref{rows[total], c}}
+			sum := 0
+			for _, p := range parts {
+				s.Parts = append(s.Parts, Ref{rows[p], c})
+				sum += steps[p].val(m)
+			}
+			if d := steps[total].val(m) - sum; d != 0 {
+				s.Hidden = []int{d}
+			}
+			return s
+		}
+		t.Sums = append(t.Sums, rel(0, 1), rel(1, 2, 3), rel(5, 6, 7), rel(9, 10, 11), rel(11, 12, 13), rel(15, 16, 17, 18))
+	}
+	t.Notes = []string{
+		"Read down a column. Indented lines are the patients who did not go on to the next step, with the reason. Treated patients without any score of a questionnaire do not appear in its column.",
+		"Rates on the other sheets use these denominators: completer rates divide by the eligible completers, intention-to-treat rates by all eligible patients, relapse by the responders followed.",
+	}
+	s.Blocks = append(s.Blocks, t)
+	return s
+}
+
+func lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// ---------------------------------------------------------------- Data quality
+
+func (b *builder) dataQuality() *Sheet {
+	s := &Sheet{Name: "Data quality", Title: b.title() + " — Data quality"}
+	s.Intro = b.intro("Every input row is either accepted, recognised as an exact duplicate, or set aside (quarantined) with a reason — none is dropped silently.")
+	t := &Table{Title: "Input files", Columns: columns("File", "Contents", "Rows read", "Accepted", "Duplicates", "Quarantined", "Adds up?")}
+	for i, in := range b.a.Inputs {
+		k := fmt.Sprintf("input/%d/", i)
+		check := "yes"
+		if in.RowsRead != in.Accepted+in.Duplicates+in.Quarantined {
+			check = "NO: rows are missing, please report"
+		}
+		r := t.add(text(in.Path), text(label(in.Kind)), count(k+"read", int(in.RowsRead)), count(k+"accepted", int(in.Accepted)),
+			count(k+"duplicates", int(in.Duplicates)), count(k+"quarantined", int(in.Quarantined)), text(check))
+		t.Sums = append(t.Sums, Sum{Total: Ref{r, 2}, Parts: []Ref{{r, 3}, {r, 4}, {r, 5}}})
+	}
+	if len(b.a.Inputs) == 0 {
+		t.Notes = append(t.Notes, "No input files are recorded.")
+	}
+	s.Freeze = t
+	t.Notes = append(t.Notes, "Adds up? checks that rows read = accepted + duplicates + quarantined for the file, so no row was lost.")
+	t.Notes = append(t.Notes, "Duplicates are rows identical to another row (same patient, questionnaire, day and answers); they are kept once. Quarantined rows are kept aside in the warehouse with their file and line for correction.")
+	s.Blocks = append(s.Blocks, t)
+
+	rt := &Table{Title: "Quarantined rows by reason", Columns: columns("File and reason", "Rows")}
+	for i, in := range b.a.Inputs {
+		k := fmt.Sprintf("input/%d/", i)
+		rt.section(in.Path)
+		tot := rt.add(text("All quarantined rows"), count(k+"quarantined", int(in.Quarantined)))
+		s := Sum{Total: Ref{tot, 1}}
+		var listed int64
+		for _, reason := range sortedKeys(in.Reasons) {
+			if reason == "duplicate" {
+				continue
+			}
+			r := rt.add(indented(label(reason)), count(k+"reason/"+reason, int(in.Reasons[reason])))
+			s.Parts = append(s.Parts, Ref{r, 1})
+			listed += in.Reasons[reason]
+		}
+		if d := in.Quarantined - listed; d != 0 {
+			s.Hidden = []int{int(d)}
+		}
+		rt.Sums = append(rt.Sums, s)
+	}
+	rt.Notes = []string{"A conflict quarantines every row of the pair or group: kapstat does not guess which answer is right."}
+	s.Blocks = append(s.Blocks, rt)
+	return s
+}
+
+// ---------------------------------------------------------------- Safety
+
+func (b *builder) safety() *Sheet {
+	s := &Sheet{Name: "Safety", Title: b.title() + " — Safety follow-up (confidential)"}
+	s.Intro = b.intro(fmt.Sprintf("Patients whose latest PHQ-9 rated item 9 above 0: %d patients. Patient-level information: for the care team only.", len(b.a.Safety)))
+	t := &Table{Title: "Patients to follow up", Columns: []Column{{Header: "Patient id", Width: 14}, {Header: "Clinic"}, {Header: "Date of latest PHQ-9"}, {Header: "Item 9 rating (0–3)"}, {Header: "PHQ-9 total (0–27)"}}}
+	flags := append([]pipeline.SafetyFlag(nil), b.a.Safety...)
+	sort.SliceStable(flags, func(i, j int) bool {
+		if flags[i].ClinicID != flags[j].ClinicID {
+			return flags[i].ClinicID < flags[j].ClinicID
+		}
+		return flags[i].PatientID < flags[j].PatientID
+	})
+	for _, f := range flags {
+		when := f.Date
+		if when == "" {
+			when = fmt.Sprintf("day %d", f.Day)
+		}
+		t.add(text(f.PatientID), text(f.ClinicID), text(when), integer(f.Item9), integer(f.Total))
+	}
+	if len(flags) == 0 {
+		t.Notes = append(t.Notes, "No patient's latest PHQ-9 rated item 9 above 0.")
+	}
+	s.Freeze = t
+	t.Notes = append(t.Notes, "Item 9 asks how often the patient has had thoughts of being better off dead or of self-harm (0 not at all, 1 several days, 2 more than half the days, 3 nearly every day). Any rating above 0 calls for a clinical risk assessment; this list does not replace one.")
+	s.Blocks = append(s.Blocks, t)
+	return s
+}
+
+// ---------------------------------------------------------------- Methods
+
+func (b *builder) methods() *Sheet {
+	s := &Sheet{Name: "Methods", Title: b.title() + " — Methods"}
+	s.Intro = b.intro("Everything needed to reproduce the numbers: the definitions and thresholds in force, their sources, the software and the input files.")
+	cfg := b.a.Config
+	src := map[string]string{}
+	for _, x := range measures.Sources {
+		src[x.Topic] = x.Reference
+	}
+	if b.external {
+		s.Blocks = append(s.Blocks, &Paragraph{Bold: true, Text: fmt.Sprintf(
+			"Small-cell suppression: this external edition shows no count from 1 to %d (shown as <%d); zero is shown. Where a hidden count could be worked out from a total and the other counts, the next-smallest count is hidden too (shown as —). Percentages, means, model estimates and Kaplan–Meier values resting on fewer than %d patients, or on a hidden count, are hidden the same way. Patient-level sheets are left out. Rule: CMS cell-size suppression policy.",
+			b.below()-1, b.below(), b.below())})
+	}
+	t := &Table{Title: "Definitions and thresholds in force", Columns: []Column{{Header: "Setting"}, {Header: "Value"}, {Header: "Source", Width: 36}}}
+	days := make([]string, len(cfg.RelapseDays))
+	for i, d := range cfg.RelapseDays {
+		days[i] = strconv.Itoa(d)
+	}
+	add := func(setting, value, source string) { t.add(text(setting), text(value), text(source)) }
+	add("Baseline window (baseline_days)", fmt.Sprintf("%d days up to the first dose", cfg.BaselineDays), "kapstat definition")
+	add("Acute window (acute_days)", fmt.Sprintf("%d days after the first dose", cfg.AcuteDays), "kapstat definition: the 3–8 weeks of dosing")
+	add("Response (response_fraction)", fmt.Sprintf("end score ≤ %s × baseline", strconv.FormatFloat(cfg.ResponseFraction, 'f', -1, 64)), src["Response"])
+	add("Remission", "end score below the remission threshold", src["Remission"])
+	add("Relapse", "first follow-up score at or above the cutoff, confirmed by the next", src["Relapse"])
+	add("Relapse-free reported at (relapse_days)", strings.Join(days, ", ")+" days", "kapstat definition")
+	add("Trajectory classes (max_classes, class_starts, seed)", fmt.Sprintf("up to %d classes, %d starts, seed %d", cfg.MaxClasses, cfg.ClassStarts, cfg.Seed), "kapstat definition")
+	add("Reliable change categories", "recovered, improved, no reliable change, deteriorated", src["Reliable change categories"])
+	supp := "not applied (internal edition)"
+	if b.external {
+		supp = fmt.Sprintf("counts 1–%d hidden, with complementary suppression", b.below()-1)
+	}
+	add(fmt.Sprintf("Small-cell suppression (suppress_below = %d)", b.below()), supp, src["Small-cell suppression"])
+	for _, code := range cfg.InstrumentCodes() {
+		th := cfg.Instruments[code]
+		n := instrumentName(code)
+		add(n+" clinical cutoff", fmt.Sprintf("total ≥ %d", th.Cutoff), src[n+" caseness"])
+		add(n+" remission", fmt.Sprintf("total < %d", th.Remission), src["Remission"])
+		add(n+" reliable change", fmt.Sprintf("%d points", th.ReliableChange), src[n+" reliable change"])
+		add(n+" missing items allowed (prorated)", strconv.Itoa(th.MaxMissing), src[n+" prorating"])
+	}
+	t.Notes = []string{"Every value above can be changed in the configuration file; the values shown are the ones this workbook was computed with."}
+	s.Blocks = append(s.Blocks, t)
+
+	st := &Table{Title: "Sources", Columns: []Column{{Header: "Topic"}, {Header: "Definition", Width: 64}, {Header: "Reference", Width: 36}}}
+	for _, x := range measures.Sources {
+		st.add(text(x.Topic), text(x.Statement), text(x.Reference))
+	}
+	s.Blocks = append(s.Blocks, st)
+
+	sw := &Table{Title: "Software and statistics", Columns: columns("Item", "Value"), Wide: true}
+	sw.add(text("kapstat version"), text(b.a.KapstatVersion))
+	sw.add(text("Spreadsheet writer"), text("github.com/xuri/excelize/v2 "+moduleVersion("github.com/xuri/excelize/v2")))
+	sw.add(text("Data as of"), text(orDash(b.asOf(), "every row received")))
+	if b.opt.Quarter != "" {
+		sw.add(text("Quarter"), text(b.opt.Quarter))
+	}
+	sw.add(text("Statistics"), text("means with t-based 95% intervals; paired t-test; Wilson 95% intervals for rates; linear mixed model (REML, random intercept and slope); latent class growth model (EM, BIC); Kaplan–Meier with Greenwood variance and log-scale limits; log-rank test; Cox model with Efron ties. Checked against R (lme4, survival)."))
+	s.Blocks = append(s.Blocks, sw)
+
+	in := &Table{Title: "Input files", Columns: []Column{{Header: "File"}, {Header: "SHA-256", Width: 66}, {Header: "Contents"}, {Header: "Rows read"}}}
+	for i, x := range b.a.Inputs {
+		in.add(text(x.Path), text(x.SHA256), text(label(x.Kind)), count(fmt.Sprintf("input/%d/read", i), int(x.RowsRead)))
+	}
+	in.Notes = []string{"The SHA-256 fingerprint identifies the exact file content: recomputing it on a file shows whether it is the one analysed."}
+	s.Blocks = append(s.Blocks, in)
+
+	return s
+}
+
+func orDash(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// moduleVersion is the version of a dependency as built into the binary.
+func moduleVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "(version unknown)"
+}

@@ -1,0 +1,150 @@
+package reports
+
+import (
+	"math"
+	"testing"
+)
+
+// marks returns the Hidden marks of row r.
+func marks(t *Table, r int) []Mark {
+	out := make([]Mark, len(t.Rows[r].Cells))
+	for i, c := range t.Rows[r].Cells {
+		out[i] = c.Hidden
+	}
+	return out
+}
+
+func equalMarks(a, b []Mark) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rowSum is a table of one row: total in column 0, parts after it.
+func rowSum(total int, parts ...int) *Table {
+	t := &Table{}
+	cells := []Cell{count("", total)}
+	s := Sum{Total: Ref{0, 0}}
+	for i, p := range parts {
+		cells = append(cells, count("", p))
+		s.Parts = append(s.Parts, Ref{0, i + 1})
+	}
+	t.add(cells...)
+	t.Sums = []Sum{s}
+	return t
+}
+
+func TestSuppressRowSums(t *testing.T) {
+	const S, P, o = Small, Protected, Shown
+	for _, tc := range []struct {
+		name  string
+		total int
+		parts []int
+		want  []Mark // total first
+	}{
+		{"nothing small", 100, []int{40, 60}, []Mark{o, o, o}},
+		{"zero is shown", 100, []int{0, 100}, []Mark{o, o, o}},
+		{"one small part hides the next smallest", 100, []int{5, 40, 55}, []Mark{o, S, P, o}},
+		{"two small parts protect each other", 100, []int{5, 7, 88}, []Mark{o, S, S, o}},
+		{"a zero is not the complement when a non-zero part is left", 20, []int{0, 9, 11}, []Mark{o, o, S, P}},
+		{"small total with one small part", 30, []int{4, 26}, []Mark{o, S, P}},
+		{"only the total is left to hide", 9, []int{9}, []Mark{S, S}},
+		{"a small total and large parts", 10, []int{0, 10}, []Mark{S, o, S}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := rowSum(tc.total, tc.parts...)
+			Suppress([]*Table{tb}, 11)
+			if got := marks(tb, 0); !equalMarks(got, tc.want) {
+				t.Errorf("marks = %v, want %v", got, tc.want)
+			}
+			if Exposed(tb, tb.Sums[0], 11) {
+				t.Error("sum still exposed")
+			}
+		})
+	}
+}
+
+// An unshown small part (e.g. "eligible without an end score" = eligible − completers) makes
+// the shown part derivable-from: one shown cell must go.
+func TestSuppressUnshownSmallPart(t *testing.T) {
+	tb := &Table{}
+	tb.add(count("", 50), count("", 45))
+	tb.Sums = []Sum{{Total: Ref{0, 0}, Parts: []Ref{{0, 1}}, Hidden: []int{5}}}
+	Suppress([]*Table{tb}, 11)
+	if got, want := marks(tb, 0), []Mark{Shown, Protected}; !equalMarks(got, want) {
+		t.Errorf("marks = %v, want %v", got, want)
+	}
+	// A large unshown part needs nothing; a hidden cell next to an unshown part is safe (two unknowns).
+	tb = &Table{}
+	tb.add(count("", 50), count("", 8))
+	tb.Sums = []Sum{{Total: Ref{0, 0}, Parts: []Ref{{0, 1}}, Hidden: []int{42}}}
+	Suppress([]*Table{tb}, 11)
+	if got, want := marks(tb, 0), []Mark{Shown, Small}; !equalMarks(got, want) {
+		t.Errorf("marks = %v, want %v", got, want)
+	}
+}
+
+// A 2×2 table with row and column totals: one small cell needs three more hidden so that every
+// row and column has two unknowns.
+func TestSuppressTwoWay(t *testing.T) {
+	tb := &Table{}
+	//        A   B   total
+	tb.add(count("", 5), count("", 30), count("", 35))
+	tb.add(count("", 40), count("", 50), count("", 90))
+	tb.add(count("", 45), count("", 80), count("", 125))
+	for r := 0; r < 3; r++ {
+		tb.Sums = append(tb.Sums, Sum{Total: Ref{r, 2}, Parts: []Ref{{r, 0}, {r, 1}}})
+	}
+	for c := 0; c < 3; c++ {
+		tb.Sums = append(tb.Sums, Sum{Total: Ref{2, c}, Parts: []Ref{{0, c}, {1, c}}})
+	}
+	Suppress([]*Table{tb}, 11)
+	for i, s := range tb.Sums {
+		if Exposed(tb, s, 11) {
+			t.Errorf("sum %d exposed", i)
+		}
+	}
+	if tb.Rows[0].Cells[0].Hidden != Small || tb.Rows[1].Cells[1].Hidden == Shown {
+		t.Errorf("marks %v %v %v", marks(tb, 0), marks(tb, 1), marks(tb, 2))
+	}
+}
+
+func TestSuppressDependents(t *testing.T) {
+	tb := &Table{}
+	// n, events, rate resting on both, mean resting on 7 patients, a week number
+	tb.add(count("n", 200), count("events", 4), rate(0.02, 0, 1), mean(3.5, 7), integer(3))
+	tb.add(count("n2", 200), count("events2", 40), rate(0.2, 0, 1), mean(3.5, 40), Cell{Kind: Rate, Value: math.NaN(), Deps: []int{1}})
+	Suppress([]*Table{tb}, 11)
+	if got, want := marks(tb, 0), []Mark{Shown, Small, Protected, Protected, Shown}; !equalMarks(got, want) {
+		t.Errorf("row 0 marks = %v, want %v", got, want)
+	}
+	if got, want := marks(tb, 1), []Mark{Shown, Shown, Shown, Shown, Shown}; !equalMarks(got, want) {
+		t.Errorf("row 1 marks = %v, want %v", got, want)
+	}
+}
+
+// The same quantity shown in two tables is hidden in both.
+func TestSuppressByKey(t *testing.T) {
+	a := rowSum(100, 5, 40, 55)
+	a.Rows[0].Cells[2].Key = "completers"
+	b := &Table{}
+	b.add(count("completers", 40), rate(0.5, 0))
+	Suppress([]*Table{a, b}, 11)
+	if got, want := marks(b, 0), []Mark{Protected, Protected}; !equalMarks(got, want) {
+		t.Errorf("marks = %v, want %v", got, want)
+	}
+}
+
+func TestSuppressOff(t *testing.T) {
+	tb := rowSum(100, 5, 95)
+	Suppress([]*Table{tb}, 0)
+	if got := marks(tb, 0); !equalMarks(got, []Mark{Shown, Shown, Shown}) {
+		t.Errorf("marks = %v", got)
+	}
+}
