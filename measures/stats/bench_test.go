@@ -75,3 +75,19 @@ func TestSynthLMMRecovers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLMMDeviance times one evaluation of the profiled REML deviance
+// at lme4's starting point for 100k groups: the unit of work FitLMM
+// repeats a few hundred times.
+func BenchmarkLMMDeviance(b *testing.B) {
+	g, t, y := synthLMM(100_000, 8, 42)
+	d, _, _, err := newLMMData(g, t, y, LMMOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	theta := []float64{1, 0, 1}
+	for b.Loop() {
+		d.deviance(theta, nil)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/group")
+}

@@ -65,8 +65,8 @@ type LMMFit struct {
 	SDSlope     float64 `json:"sd_slope"`
 	Corr        float64 `json:"corr"`
 	SDResidual  float64 `json:"sd_residual"`
-	// LogLik is the REML criterion or the log-likelihood at the optimum,
-	// as lme4's logLik reports it: -deviance/2.
+	// LogLik is the restricted (REML fits) or ordinary (ML fits)
+	// log-likelihood at the optimum, −d(θ̂)/2, as lme4's logLik reports it.
 	LogLik float64 `json:"loglik"`
 	REML   bool    `json:"reml"`
 	// Theta is the relative covariance factor at the optimum in lme4's
@@ -88,10 +88,11 @@ func (f LMMFit) MarshalJSON() ([]byte, error) {
 }
 
 // groupSums are the sufficient statistics of one group: the number of
-// observations and the sums of t, t², y and t·y (y centred on its overall
-// mean). Everything the profiled deviance needs from a group is in them.
+// observations and the sums of t, t², y, t·y and y² (y centred on its
+// overall mean). Everything the profiled deviance needs from a group is in
+// them (Σy² only for the starting value).
 type groupSums struct {
-	n, st, stt, sy, sty float64
+	n, st, stt, sy, sty, syy float64
 }
 
 // lmmData are the data of a fit reduced to sufficient statistics.
@@ -113,7 +114,7 @@ type lmmState struct {
 	ok     bool
 }
 
-// chunk is the number of groups one goroutine sums at a time. A fixed
+// lmmChunk is the number of groups one goroutine sums at a time. A fixed
 // chunk size keeps the order of floating-point sums, and so the result,
 // independent of the number of CPUs.
 const lmmChunk = 1 << 12
@@ -178,13 +179,24 @@ func FitLMM(group []int, t, y []float64, opt LMMOptions) (*LMMFit, error) {
 	if maxEval <= 0 {
 		maxEval = 10000
 	}
-	theta, evals, converged := minimizeBounded(func(th []float64) float64 {
+	devf := func(th []float64) float64 {
 		st := d.deviance(th, nil)
 		if !st.ok {
 			return math.Inf(1)
 		}
 		return st.dev
-	}, theta0, lower, maxEval)
+	}
+	startEvals := 0
+	if !opt.InterceptOnly {
+		if th := d.momentStart(); th != nil {
+			startEvals = 2
+			if devf(th) < devf(theta0) {
+				theta0 = th
+			}
+		}
+	}
+	theta, evals, converged := minimizeBounded(devf, theta0, lower, maxEval)
+	evals += startEvals
 
 	fit := &LMMFit{
 		NObs:        nobs,
@@ -338,84 +350,94 @@ func (d *lmmData) deviance(theta []float64, blups []BLUP) lmmState {
 }
 
 // partial accumulates, over groups gs, the per-group pieces of the
-// penalised least-squares system. For group i with A = Z_i'Z_i = X_i'X_i:
+// penalised least-squares system. For group i with A = Z_i'Z_i = X_i'X_i,
+// M = Λ'AΛ + I = L_i L_i', W = Λ'A and z = Λ'Z_i'y:
 //
-//	L_i L_i' = Λ'AΛ + I,  c_u = L_i⁻¹Λ'Z_i'y,  RZX_i = L_i⁻¹Λ'A.
+//	|c_u|² = z'M⁻¹z,  RZX'RZX = W'M⁻¹W,  RZX'c_u = W'M⁻¹z,  log|L_i|² = log det M,
+//
+// computed with the explicit 2×2 inverse: one division per group, no
+// square root, no logarithm (see below).
 func (d *lmmData) partial(theta []float64, gs []groupSums) lmmPartial {
-	var p lmmPartial
+	// log|L_θ|² = Σ log det(M_i). Logarithms cost more than the rest of a
+	// group's arithmetic, so the determinants (each ≥ 1) are multiplied
+	// and the product's binary exponent is taken out before it can
+	// overflow; one logarithm per chunk remains.
+	prod, exp2, logs := 1.0, 0, 0.0
+	// Scalars, not fields of a struct, so that the compiler keeps them in
+	// registers.
+	var cucu, a11, a21, a22, v1, v2 float64
 	if d.interceptOnly {
 		a := theta[0]
 		a2 := a * a
 		for i := range gs {
 			g := &gs[i]
 			m := a2*g.n + 1
-			l := math.Sqrt(m)
-			p.ldL2 += math.Log(m)
-			cu := a * g.sy / l
-			z1 := a * g.n / l
-			z2 := a * g.st / l
-			p.cucu += cu * cu
-			p.a11 += z1 * z1
-			p.a21 += z1 * z2
-			p.a22 += z2 * z2
-			p.v1 += z1 * cu
-			p.v2 += z2 * cu
-		}
-		return p
-	}
-	a, b, c := theta[0], theta[1], theta[2]
-	// log|L_θ|² = Σ log det(M_i). Logarithms cost more than the rest of a
-	// group's arithmetic, so the determinants (each ≥ 1) are multiplied
-	// and the product's binary exponent is taken out before it can
-	// overflow; one logarithm per chunk remains.
-	prod, exp2, logs := 1.0, 0, 0.0
-	// Scalars, not fields of p, so that the compiler keeps them in registers.
-	var cucu, a11, a21, a22, v1, v2 float64
-	for i := range gs {
-		g := &gs[i]
-		// Λ'A rows: [a n + b s, a s + b q], [c s, c q].
-		la11 := a*g.n + b*g.st
-		la12 := a*g.st + b*g.stt
-		la21 := c * g.st
-		la22 := c * g.stt
-		// M = Λ'AΛ + I.
-		m11 := a*la11 + b*la12 + 1
-		m21 := c * la12
-		m22 := c*la22 + 1
-		// L = [[l11, 0], [l21, l22]]; log|L|² = log(m11·l22²).
-		i11 := 1 / math.Sqrt(m11)
-		l21 := m21 * i11
-		d22 := m22 - l21*l21
-		i22 := 1 / math.Sqrt(d22)
-		if det := m11 * d22; det < 1e100 {
-			prod *= det
-			if prod > 1e200 {
-				frac, e := math.Frexp(prod)
-				prod, exp2 = frac, exp2+e
+			if m < 1e100 {
+				prod *= m
+				if prod > 1e200 {
+					frac, e := math.Frexp(prod)
+					prod, exp2 = frac, exp2+e
+				}
+			} else {
+				logs += math.Log(m)
 			}
-		} else {
-			logs += math.Log(det)
+			inv := 1 / m
+			z := a * g.sy
+			w1 := a * g.n
+			w2 := a * g.st
+			cucu += z * z * inv
+			a11 += w1 * w1 * inv
+			a21 += w1 * w2 * inv
+			a22 += w2 * w2 * inv
+			v1 += w1 * z * inv
+			v2 += w2 * z * inv
 		}
-		// Λ'Z'y.
-		z1 := a*g.sy + b*g.sty
-		z2 := c * g.sty
-		cu1 := z1 * i11
-		cu2 := (z2 - l21*cu1) * i22
-		// RZX = L⁻¹Λ'A.
-		r11 := la11 * i11
-		r12 := la12 * i11
-		r21 := (la21 - l21*r11) * i22
-		r22 := (la22 - l21*r12) * i22
-		cucu += cu1*cu1 + cu2*cu2
-		a11 += r11*r11 + r21*r21
-		a21 += r11*r12 + r21*r22
-		a22 += r12*r12 + r22*r22
-		v1 += r11*cu1 + r21*cu2
-		v2 += r12*cu1 + r22*cu2
+	} else {
+		a, b, c := theta[0], theta[1], theta[2]
+		for i := range gs {
+			g := &gs[i]
+			// W = Λ'A, rows [a n + b s, a s + b q] and [c s, c q].
+			w11 := a*g.n + b*g.st
+			w12 := a*g.st + b*g.stt
+			w21 := c * g.st
+			w22 := c * g.stt
+			// M = Λ'AΛ + I = WΛ + I.
+			m11 := a*w11 + b*w12 + 1
+			m21 := c * w12
+			m22 := c*w22 + 1
+			det := m11*m22 - m21*m21
+			if det < 1e100 {
+				prod *= det
+				if prod > 1e200 {
+					frac, e := math.Frexp(prod)
+					prod, exp2 = frac, exp2+e
+				}
+			} else {
+				logs += math.Log(det)
+			}
+			inv := 1 / det
+			// z = Λ'Z'y; q = M⁻¹z.
+			z1 := a*g.sy + b*g.sty
+			z2 := c * g.sty
+			q1 := (m22*z1 - m21*z2) * inv
+			q2 := (m11*z2 - m21*z1) * inv
+			// Columns of M⁻¹W.
+			s11 := (m22*w11 - m21*w21) * inv
+			s21 := (m11*w21 - m21*w11) * inv
+			s12 := (m22*w12 - m21*w22) * inv
+			s22 := (m11*w22 - m21*w12) * inv
+			cucu += z1*q1 + z2*q2
+			a11 += w11*s11 + w21*s21
+			a21 += w12*s11 + w22*s21
+			a22 += w12*s12 + w22*s22
+			v1 += w11*q1 + w21*q2
+			v2 += w12*q1 + w22*q2
+		}
 	}
-	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
-	p.cucu, p.a11, p.a21, p.a22, p.v1, p.v2 = cucu, a11, a21, a22, v1, v2
-	return p
+	return lmmPartial{
+		ldL2: logs + math.Log(prod) + float64(exp2)*math.Ln2,
+		cucu: cucu, a11: a11, a21: a21, a22: a22, v1: v1, v2: v2,
+	}
 }
 
 // conditionalModes fills blups with b_i = Λ·L_i⁻ᵀ(c_u,i − RZX_i·β).
@@ -511,6 +533,7 @@ func newLMMData(group []int, t, y []float64, opt LMMOptions) (d *lmmData, index 
 		s.stt += tk * tk
 		s.sy += yk
 		s.sty += tk * yk
+		s.syy += yk * yk
 		d.syy += yk * yk
 	}
 	// Keep only groups with observations, remembering their indices.
@@ -548,4 +571,59 @@ func newLMMData(group []int, t, y []float64, opt LMMOptions) (d *lmmData, index 
 	}
 
 	return d, index, singletons, nil
+}
+
+// momentStart returns a starting θ for the random intercept and slope
+// model from per-group least squares (groups with at least 3
+// observations): with b_i the group's OLS coefficients, σ̂² the pooled
+// residual variance and V_i = (X_i'X_i)⁻¹,
+//
+//	Σ̂ = cov(b_i) − σ̂²·mean(V_i),  θ0 = chol(Σ̂/σ̂²).
+//
+// It returns nil when fewer than 3 groups qualify or Σ̂'s intercept
+// variance is not positive; a non-positive Schur complement gives Λ22 = 0.
+// lme4 starts at θ = (1, 0, 1); FitLMM keeps whichever start has the lower
+// deviance, which saves evaluations on large data.
+func (d *lmmData) momentStart() []float64 {
+	var k, s0, s1, s00, s11, s01, rss, dof, v00, v01, v11 float64
+	for i := range d.groups {
+		g := &d.groups[i]
+		det := g.n*g.stt - g.st*g.st
+		if g.n < 3 || !(det > 1e-12*g.n*g.stt) {
+			continue
+		}
+		b0 := (g.stt*g.sy - g.st*g.sty) / det
+		b1 := (g.n*g.sty - g.st*g.sy) / det
+		k++
+		s0 += b0
+		s1 += b1
+		s00 += b0 * b0
+		s11 += b1 * b1
+		s01 += b0 * b1
+		rss += g.syy - b0*g.sy - b1*g.sty
+		dof += g.n - 2
+		v00 += g.stt / det
+		v01 -= g.st / det
+		v11 += g.n / det
+	}
+	if k < 3 || !(rss > 0) {
+		return nil
+	}
+	sigma2 := rss / dof
+	c00 := (s00-s0*s0/k)/(k-1) - sigma2*v00/k
+	c01 := (s01-s0*s1/k)/(k-1) - sigma2*v01/k
+	c11 := (s11-s1*s1/k)/(k-1) - sigma2*v11/k
+	if !(c00 > 0) {
+		return nil
+	}
+	l11 := math.Sqrt(c00 / sigma2)
+	l21 := c01 / sigma2 / l11
+	l22 := 0.0
+	if r := c11/sigma2 - l21*l21; r > 0 {
+		l22 = math.Sqrt(r)
+	}
+	if math.IsNaN(l21) || math.IsInf(l21, 0) {
+		return nil
+	}
+	return []float64{l11, l21, l22}
 }

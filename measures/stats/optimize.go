@@ -224,9 +224,9 @@ func maxAbs(x []float64) float64 {
 // steps on the coordinates not on their bound, with the gradient and
 // Hessian from central differences (step 1e-4 relative). A step is
 // accepted only if it lowers f (halved up to 10 times); polishing stops
-// when the step is below 1e-8 relative, the Hessian is not positive
-// definite, or after 8 steps. It returns the point, f there and the
-// evaluations used.
+// when the step is below 1e-6 relative or lowers f by no more than 1e-12
+// relative, when the Hessian is not positive definite, or after 8 steps.
+// It returns the point, f there and the evaluations used.
 func newtonPolish(f func([]float64) float64, x []float64, fx float64, lower []float64) ([]float64, float64, int) {
 	evals := 0
 	eval := func(y []float64) float64 {
@@ -282,6 +282,7 @@ func newtonPolish(f func([]float64) float64, x []float64, fx float64, lower []fl
 			break
 		}
 		accepted := false
+		fprev := fx
 		for t := 1.0; t > 1e-3; t /= 2 {
 			y := append([]float64(nil), x...)
 			for a, i := range free {
@@ -299,7 +300,9 @@ func newtonPolish(f func([]float64) float64, x []float64, fx float64, lower []fl
 		for a, i := range free {
 			size = math.Max(size, math.Abs(step[a])/math.Max(1, math.Abs(x[i])))
 		}
-		if !accepted || size < 1e-8 {
+		// Below these the step is lost in the rounding of a sum over
+		// many groups.
+		if !accepted || size < 1e-6 || fprev-fx <= 1e-12*math.Abs(fx) {
 			break
 		}
 	}

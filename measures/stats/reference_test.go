@@ -46,6 +46,7 @@ func lmmCaseData(t *testing.T, name string) (g []int, names []string, x, y []flo
 		"unbalanced": "lmm_unbalanced.csv",
 		"singular":   "lmm_singular.csv",
 		"singular2":  "lmm_singular2.csv",
+		"flat":       "lmm_flat.csv",
 	}[strings.SplitN(name, "_", 2)[0]]
 	h, rows := readCSV(t, file)
 	g, names = indexLevels(column(t, h, rows, "group"))

@@ -72,7 +72,7 @@ dev_go <- getME(m, "devfun")(theta)
 go_s <- as.numeric(args[3])
 cat(sprintf("  kapstat model lmm (read CSV + fit): %.2f s\n", go_s))
 cat(sprintf("  R lmer: read.csv %.2f s, lmer %.2f s\n", t_read, t_fit))
-cat(sprintf("  ratio lmer / kapstat: %.1fx (fit only), %.1fx (with reading)\n", t_fit / go_s, (t_read + t_fit) / go_s))
+cat(sprintf("  ratio lmer / kapstat (read CSV + fit): %.1fx; read.csv + lmer / kapstat: %.1fx\n", t_fit / go_s, (t_read + t_fit) / go_s))
 rel <- abs(g - r) / pmax(abs(r), 1e-8)
 cat("  largest relative difference of estimates:", sprintf("%.2e (%s)", max(rel), names(which.max(rel))), "\n")
 cat(sprintf("  REML criterion (lme4's devfun): at lme4's theta %.10f, at kapstat's theta %.10f\n",

@@ -56,6 +56,13 @@ out(sing, "lmm_singular.csv")
 sing2 <- singular_data(8)
 out(sing2, "lmm_singular2.csv")
 
+# No between-group variation at all: the random-intercept model's variance
+# is estimated as zero (REML and ML).
+set.seed(1)
+flat <- data.frame(group = rep(sprintf("z%02d", 1:10), each = 5), t = rep(0:4, 10))
+flat$y <- round(10 + 0.5 * flat$t + rnorm(nrow(flat), 0, 3), 3)
+out(flat, "lmm_flat.csv")
+
 lmm_cases <- list(
   list(name = "unbalanced_reml", data = unbal, f = y ~ t + (t | group), reml = TRUE,
        call = "lmer(y ~ t + (t | group), lmm_unbalanced)"),
@@ -70,7 +77,11 @@ lmm_cases <- list(
   list(name = "singular_ml", data = sing, f = y ~ t + (t | group), reml = FALSE,
        call = "lmer(y ~ t + (t | group), lmm_singular, REML = FALSE)"),
   list(name = "singular2_reml", data = sing2, f = y ~ t + (t | group), reml = TRUE,
-       call = "lmer(y ~ t + (t | group), lmm_singular2)")
+       call = "lmer(y ~ t + (t | group), lmm_singular2)"),
+  list(name = "flat_intercept_reml", data = flat, f = y ~ t + (1 | group), reml = TRUE,
+       call = "lmer(y ~ t + (1 | group), lmm_flat)"),
+  list(name = "flat_intercept_ml", data = flat, f = y ~ t + (1 | group), reml = FALSE,
+       call = "lmer(y ~ t + (1 | group), lmm_flat, REML = FALSE)")
 )
 # lme4's default optimiser (BOBYQA via nloptwrap) stops when the deviance
 # changes by less than its tolerance; where the deviance surface is flat
