@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kapstat/kapstat/pipeline"
+	"github.com/kapstat/kapstat/reports"
 )
 
 // kapstat runs the command line in-process and returns stdout, stderr and the exit code.
@@ -147,5 +150,123 @@ func TestDemo(t *testing.T) {
 	w.DB().QueryRow(`SELECT count(*) FILTER (instrument = 'PHQ9') || ',' || count(DISTINCT year) FROM assessments`).Scan(&wh)
 	if lake != wh || strings.HasPrefix(lake, "0,") {
 		t.Errorf("lake %s, warehouse %s (PHQ-9 rows, years)", lake, wh)
+	}
+}
+
+type proportion struct {
+	N, Events              int
+	Rate, Lower95, Upper95 float64
+}
+
+// TestSummaryMatchesJSON: the Summary sheet of the demo workbook shows the numbers of
+// analysis.json (the same run), cell by cell.
+func TestSummaryMatchesJSON(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	if _, errs, code := kapstat(t, "demo", "--dir", dir, "--patients", "500", "--seed", "3"); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	var a struct {
+		Measures map[string]struct {
+			WithBaseline int `json:"with_baseline"`
+			Baseline     struct{ Mean, SD float64 }
+			Endpoint     struct{ Mean, SD float64 }
+			Change       struct {
+				Mean, SD, Lower95, Upper95 float64
+				CohensDz                   float64 `json:"cohens_dz"`
+			}
+			Response     proportion
+			ResponseITT  proportion `json:"response_itt"`
+			Remission    proportion
+			RemissionITT proportion `json:"remission_itt"`
+			Relapse      struct {
+				AtRisk      int `json:"at_risk"`
+				RelapseFree []struct {
+					Time                       float64
+					Survival, Lower95, Upper95 float64
+				} `json:"relapse_free"`
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "analysis.json"))
+	// Field names differ from the JSON keys only in case; encoding/json matches them.
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := reports.Dump(filepath.Join(dir, "report.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rows[section][label][column] = value, from lines "Summary!B20 = 0.60 | 0.0%".
+	rows := map[string]map[string]map[string]string{}
+	section, labels := "", map[string]string{}
+	for _, line := range strings.Split(dump, "\n") {
+		if !strings.HasPrefix(line, "Summary!") {
+			continue
+		}
+		cell, rest, _ := strings.Cut(strings.TrimPrefix(line, "Summary!"), " = ")
+		val, _, _ := strings.Cut(rest, " | ")
+		col, row := cell[:1], cell[1:]
+		if col == "A" {
+			for _, name := range []string{"PHQ-9", "GAD-7", "PCL-5"} {
+				if strings.HasPrefix(val, name+" (") {
+					section = name
+				}
+			}
+			labels[row] = val
+			continue
+		}
+		if rows[section] == nil {
+			rows[section] = map[string]map[string]string{}
+		}
+		if rows[section][labels[row]] == nil {
+			rows[section][labels[row]] = map[string]string{}
+		}
+		rows[section][labels[row]][col] = val
+	}
+	num := func(s string) float64 {
+		var f float64
+		if _, err := fmt.Sscan(s, &f); err != nil {
+			t.Fatalf("cell %q is not a number", s)
+		}
+		return f
+	}
+	for code, name := range map[string]string{"PHQ9": "PHQ-9", "GAD7": "GAD-7", "PCL5": "PCL-5"} {
+		m := a.Measures[code]
+		sec := rows[name]
+		if sec == nil {
+			t.Fatalf("no %s section on the Summary sheet", name)
+		}
+		check := func(label, col string, want float64) {
+			t.Helper()
+			got, ok := sec[label][col]
+			if !ok {
+				t.Errorf("%s: %q column %s missing", name, label, col)
+				return
+			}
+			if g := num(got); math.Abs(g-want) > 1e-12*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s: %q column %s = %v, analysis.json %v", name, label, col, g, want)
+			}
+		}
+		check("Patients with a baseline score", "B", float64(m.WithBaseline))
+		check("Baseline mean score", "B", m.Baseline.Mean)
+		check("Baseline mean score", "C", m.Baseline.SD)
+		check("End-of-treatment mean score", "B", m.Endpoint.Mean)
+		check("Mean change (end minus baseline)", "B", m.Change.Mean)
+		check("Mean change (end minus baseline)", "D", m.Change.Lower95)
+		check("Mean change (end minus baseline)", "E", m.Change.Upper95)
+		check("Effect size of the change (Cohen's d_z)", "B", m.Change.CohensDz)
+		for label, p := range map[string]proportion{"Response rate, completers": m.Response, "Response rate, intention to treat": m.ResponseITT,
+			"Remission rate, completers": m.Remission, "Remission rate, intention to treat": m.RemissionITT} {
+			check(label, "B", p.Rate)
+			check(label, "D", p.Lower95)
+			check(label, "E", p.Upper95)
+			check(label, "F", float64(p.N))
+			check(label, "G", float64(p.Events))
+		}
+		for _, pt := range m.Relapse.RelapseFree {
+			if pt.Time == 56 {
+				check("Relapse-free 8 weeks (56 days) after response", "B", pt.Survival)
+			}
+		}
 	}
 }
