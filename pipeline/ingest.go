@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// checkpoint is called at named points of an ingest run; tests set it to stop the process
+// there (a kill -9 at each point must leave warehouse and lake as before the run).
+var checkpoint = func(point string) {}
+
 // IngestOptions are the settings of one ingest or validate run.
 type IngestOptions struct {
 	Config Config
@@ -315,6 +319,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	if len(staged) == 0 {
 		return reports, nil
 	}
+	checkpoint("staged")
 
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -326,6 +331,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 			return nil, err
 		}
 	}
+	checkpoint("loaded")
 	var moved []string
 	if w.Lake != "" {
 		moved, err = w.writeLake(ctx, tx, dir, runID)
@@ -333,12 +339,14 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 			return nil, err
 		}
 	}
+	checkpoint("lake-written")
 	if err := tx.Commit(); err != nil {
 		for _, p := range moved {
 			os.Remove(p)
 		}
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}
+	checkpoint("committed")
 	return reports, nil
 }
 

@@ -1,0 +1,115 @@
+package source
+
+import (
+	"fmt"
+	"strings"
+)
+
+// canonicalColumns lists, per kind, the columns of the canonical long format in their
+// canonical order.
+var canonicalColumns = map[Kind][]string{
+	KindAssessments: append(append([]string{"patient_id", "clinic_id", "instrument", "date", "day"}, itemNames[:]...), "total"),
+	KindSessions:    {"patient_id", "clinic_id", "date", "day", "session_type", "route", "dose_mg", "program", "setting"},
+}
+
+// itemNames are the canonical item columns, item_1 … item_20.
+var itemNames = func() (n [20]string) {
+	for k := range n {
+		n[k] = fmt.Sprintf("item_%d", k+1)
+	}
+	return n
+}()
+
+func isCanonical(kind Kind, col string) bool {
+	for _, c := range canonicalColumns[kind] {
+		if c == col {
+			return true
+		}
+	}
+	return false
+}
+
+// canonical reads a file already in the canonical long format: the records are the rows as
+// read (dates in workbooks turned from serial numbers into YYYY-MM-DD).
+type canonical struct {
+	src   rowSource
+	kind  Kind
+	hdr   []string
+	guard rowGuard
+	date  int // index of the date column, -1 when absent
+	pad   []string
+}
+
+func newCanonical(path string, src rowSource) (*canonical, error) {
+	raw := src.header()
+	c := &canonical{src: src, hdr: make([]string, len(raw)), date: -1}
+	cols := make(map[string]int, len(raw))
+	var phi []string
+	for i, h := range raw {
+		h = strings.ToLower(strings.TrimSpace(h))
+		c.hdr[i] = h
+		if _, dup := cols[h]; dup && h != "" {
+			return nil, &FileError{Path: path, Line: 1, Column: h, Reason: "column named twice in the header"}
+		}
+		cols[h] = i
+		if isPHIColumn(h) {
+			phi = append(phi, h)
+		}
+	}
+	if len(phi) > 0 {
+		return nil, &FileError{Path: path, Line: 1, Column: strings.Join(phi, ", "),
+			Reason: "refused: the header names direct identifiers; inputs must be de-identified (a map can drop such columns)"}
+	}
+	_, hasInstrument := cols["instrument"]
+	_, hasType := cols["session_type"]
+	switch {
+	case hasInstrument && hasType:
+		return nil, &FileError{Path: path, Line: 1, Reason: "header has both instrument and session_type; cannot tell assessments from sessions"}
+	case hasInstrument:
+		c.kind = KindAssessments
+	case hasType:
+		c.kind = KindSessions
+	default:
+		return nil, &FileError{Path: path, Line: 1, Reason: "header has neither instrument (assessments) nor session_type (sessions); other layouts need --map"}
+	}
+	for i, h := range c.hdr {
+		if !isCanonical(c.kind, h) {
+			return nil, &FileError{Path: path, Line: 1, Column: fmt.Sprintf("%d (%q)", i+1, h),
+				Reason: "unknown column in the canonical " + string(c.kind) + " format; other layouts need --map"}
+		}
+	}
+	if _, ok := cols["patient_id"]; !ok {
+		return nil, &FileError{Path: path, Line: 1, Reason: "header has no patient_id column"}
+	}
+	_, d := cols["date"]
+	_, dy := cols["day"]
+	if !d && !dy {
+		return nil, &FileError{Path: path, Line: 1, Reason: "header has neither a date nor a day column"}
+	}
+	if d {
+		c.date = cols["date"]
+	}
+	c.guard = rowGuard{path: path, names: c.hdr}
+	return c, nil
+}
+
+func (c *canonical) Kind() Kind       { return c.kind }
+func (c *canonical) Header() []string { return c.hdr }
+func (c *canonical) Empty() int64     { return 0 }
+func (c *canonical) Close() error     { return c.src.close() }
+
+func (c *canonical) Next() (Record, error) {
+	for {
+		line, fields, err := c.src.next()
+		if err != nil {
+			return Record{}, err
+		}
+		if err := c.guard.check(line, fields); err != nil {
+			return Record{}, err
+		}
+		if c.date >= 0 && c.date < len(fields) {
+			fields[c.date] = c.src.date(fields[c.date])
+		}
+		return Record{Line: line, Fields: fields, Source: fields}, nil
+	}
+}
