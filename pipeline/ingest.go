@@ -23,6 +23,10 @@ type IngestOptions struct {
 	Config Config
 	// AsOf is the as-of date: rows dated after it are quarantined as future_date. Zero means now.
 	AsOf time.Time
+	// Map is the mapping file for inputs not in the canonical format ("" = canonical), and
+	// Maps overrides it per input path.
+	Map  string
+	Maps map[string]string
 	// Now is the clock for ingest_runs timestamps (tests pass a fixed one). Nil means time.Now.
 	Now func() time.Time
 }

@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"model":    {runModel, "the statistics engine on any CSV: lmm, km, cox"},
 		"sql":      {runSQL, "run a read-only query on the warehouse, print CSV"},
 		"export":   {runExport, "write the per-patient analysis tables as Parquet or CSV"},
+		"run":      {runJob, "run a declared batch job (JOB.toml): inputs, warehouse, quarter, outputs"},
 		"version":  {runVersion, "print the version"},
 	}
 }

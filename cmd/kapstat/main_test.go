@@ -270,3 +270,65 @@ func TestSummaryMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// copyDir copies a directory tree (small fixtures only).
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestJob(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "testdata", "jobs"), dir)
+	job := filepath.Join(dir, "quarterly.toml")
+	out, errs, code := kapstat(t, "run", job)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
+	}
+	// The examples hold 53 assessment rows and 21 session rows, all accepted. As of
+	// 2025-06-30 only ex-1 (first dose 2025-01-24) is in the data; ex-2 starts in November.
+	if !strings.HasPrefix(out, "ok "+job+": quarter=2025Q2 files=2 skipped=0 rows_read=74 accepted=74 duplicates=0 quarantined=0 patients=1 treated=1 outputs=4") {
+		t.Errorf("summary line: %q", out)
+	}
+	for _, p := range []string{"analysis-2025Q2.json", "report-2025Q2-internal.xlsx", "report-2025Q2-external.xlsx", "export-2025Q2/patients.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, "out", p)); err != nil {
+			t.Error(err)
+		}
+	}
+	// As of 2025-06-30: nothing dated later is used.
+	b, _ := os.ReadFile(filepath.Join(dir, "out", "analysis-2025Q2.json"))
+	if !strings.Contains(string(b), `"as_of": "2025-06-30"`) {
+		t.Error("analysis is not as of the quarter's end")
+	}
+	// A rerun skips the files and gives the same numbers.
+	out2, _, code := kapstat(t, "run", job)
+	if code != 0 || !strings.Contains(out2, "files=2 skipped=2") {
+		t.Errorf("rerun: %q", out2)
+	}
+	b2, _ := os.ReadFile(filepath.Join(dir, "out", "analysis-2025Q2.json"))
+	if string(b) != string(b2) {
+		t.Error("rerun changed analysis.json")
+	}
+	// A broken job fails with one line.
+	os.WriteFile(job, []byte("warehouse = \"w.duckdb\"\nbogus = 1\n"), 0o644)
+	out, _, code = kapstat(t, "run", job)
+	if code != 1 || !strings.HasPrefix(out, "FAILED ") || !strings.Contains(out, "unknown keys bogus") {
+		t.Errorf("broken job: exit %d %q", code, out)
+	}
+}

@@ -25,12 +25,10 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	}
 	var asOf *time.Time
 	if opt.quarter != "" {
-		_, last, err := outcome.QuarterBounds(opt.quarter)
-		if err != nil {
-			return fmt.Errorf("%w: --quarter: %v", errUsage, err)
+		var err error
+		if asOf, err = quarterEnd(opt.quarter); err != nil {
+			return err
 		}
-		t := pipeline.DayDate(int32(last))
-		asOf = &t
 	}
 	w, err := pipeline.OpenWarehouse(ctx, db, "", true)
 	if err != nil {
@@ -43,6 +41,16 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	}
 	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
 		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
+}
+
+// quarterEnd is the last day of a quarter such as 2026Q3.
+func quarterEnd(q string) (*time.Time, error) {
+	_, last, err := outcome.QuarterBounds(q)
+	if err != nil {
+		return nil, fmt.Errorf("%w: quarter: %v", errUsage, err)
+	}
+	t := pipeline.DayDate(int32(last))
+	return &t, nil
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
