@@ -49,3 +49,50 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(t2.Sub(t1).Seconds(), "analyze-s")
 	}
 }
+
+// BenchmarkIngestVsDuckDB ingests the synthetic assessments CSV and, in the same run on the
+// same file, times DuckDB's own CSV → Parquet copy (the floor for ingest):
+//
+//	KAPSTAT_BENCH_PATIENTS=100000 go test ./pipeline -run '^$' -bench IngestVsDuckDB -benchtime 1x
+func BenchmarkIngestVsDuckDB(b *testing.B) {
+	n := 20000
+	if s := os.Getenv("KAPSTAT_BENCH_PATIENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := b.TempDir()
+	sum, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: n, Seed: 1, End: testAsOf, BadRows: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	csvPath := filepath.Join(dir, "cohort", "assessments.csv")
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		mem, err := OpenWarehouse(ctx, "", "", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if _, err := mem.DB().Exec(`COPY (SELECT * FROM read_csv(` + sqlString(csvPath) + `)) TO ` +
+			sqlString(filepath.Join(dir, "duck.parquet")) + ` (FORMAT parquet, COMPRESSION zstd)`); err != nil {
+			b.Fatal(err)
+		}
+		duck := time.Since(t0)
+		mem.Close()
+		db := filepath.Join(dir, strconv.Itoa(i), "k.duckdb")
+		os.MkdirAll(filepath.Dir(db), 0o755)
+		w, err := OpenWarehouse(ctx, db, "", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := w.Ingest(ctx, []string{csvPath}, testOptions()); err != nil {
+			b.Fatal(err)
+		}
+		ours := time.Since(t1)
+		w.Close()
+		b.ReportMetric(float64(sum.AssessmentRows)/ours.Seconds(), "rows/s")
+		b.ReportMetric(duck.Seconds(), "duckdb-copy-s")
+		b.ReportMetric(ours.Seconds(), "ingest-s")
+		b.ReportMetric(ours.Seconds()/duck.Seconds(), "ratio")
+	}
+}

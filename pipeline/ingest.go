@@ -103,54 +103,94 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		asOf = opt.now()
 	}
 	rc := newRowChecker(path, opt.Config, asOf, cr.cols, len(cr.header))
-	var (
-		a Assessment
-		s Session
-		f *Finding
-	)
+
+	// Two stages on two cores: this goroutine reads and validates rows into batches; the
+	// writer goroutine appends them to Arrow builders and writes Parquet.
+	type batch struct {
+		as []Assessment
+		ss []Session
+		fs []Finding
+	}
+	const batchRows = 4096
+	batches := make(chan *batch, 4)
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range batches {
+			if err != nil {
+				continue // drain
+			}
+			for i := range b.as {
+				if err = rw.appendAssessment(&b.as[i]); err != nil {
+					break
+				}
+			}
+			for i := 0; err == nil && i < len(b.ss); i++ {
+				err = rw.appendSession(&b.ss[i])
+			}
+			for i := 0; err == nil && i < len(b.fs); i++ {
+				err = fw.appendFinding(&b.fs[i])
+			}
+		}
+		werr <- err
+	}()
+	finish := func(readErr error) error {
+		close(batches)
+		err := <-werr
+		if cerr := rw.close(); err == nil {
+			err = cerr
+		}
+		if cerr := fw.close(); err == nil {
+			err = cerr
+		}
+		if readErr != nil {
+			return readErr
+		}
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", path, err)
+		}
+		return nil
+	}
+	cur := &batch{}
+	n := 0
 	for {
 		rec, err := cr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			rw.close()
-			fw.close()
+			finish(err)
 			return nil, err
 		}
 		sf.report.RowsRead++
 		if sf.report.RowsRead%65536 == 0 && ctx.Err() != nil {
-			rw.close()
-			fw.close()
+			finish(ctx.Err())
 			return nil, ctx.Err()
 		}
+		var f *Finding
 		if cr.kind == KindAssessments {
-			a, f = rc.assessment(rec)
-			if f == nil {
-				err = rw.appendAssessment(&a)
+			var a Assessment
+			if a, f = rc.assessment(rec); f == nil {
+				cur.as = append(cur.as, a)
 			}
 		} else {
-			s, f = rc.session(rec)
-			if f == nil {
-				err = rw.appendSession(&s)
+			var s Session
+			if s, f = rc.session(rec); f == nil {
+				cur.ss = append(cur.ss, s)
 			}
 		}
 		if f != nil {
 			sf.nFind++
-			err = fw.appendFinding(f)
+			cur.fs = append(cur.fs, *f)
 		}
-		if err != nil {
-			rw.close()
-			fw.close()
-			return nil, fmt.Errorf("stage %s: %w", path, err)
+		if n++; n == batchRows {
+			batches <- cur
+			cur, n = &batch{}, 0
 		}
 	}
-	if err := rw.close(); err != nil {
-		fw.close()
-		return nil, fmt.Errorf("stage %s: %w", path, err)
-	}
-	if err := fw.close(); err != nil {
-		return nil, fmt.Errorf("stage %s: %w", path, err)
+	batches <- cur
+	if err := finish(nil); err != nil {
+		return nil, err
 	}
 	return sf, nil
 }
@@ -176,7 +216,7 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 		}
 		return nil
 	}
-	if err := exec(`CREATE OR REPLACE TEMP TABLE stg AS SELECT * FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
+	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT * FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
 		return err
 	}
 	// cls: one status per staged row. A key seen with more than one set of responses, in

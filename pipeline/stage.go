@@ -31,8 +31,12 @@ func newParquetWriter(path string, schema *arrow.Schema) (*parquetWriter, error)
 	if err != nil {
 		return nil, err
 	}
+	// Staging files live for one run on local disk: plain encoding with fast Snappy costs
+	// far less CPU than dictionaries and zstd. The lake itself is written zstd by DuckDB.
 	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithStats(false),
 		parquet.WithMaxRowGroupLength(256*1024),
 		parquet.WithCreatedBy("kapstat "+Version),
 	)

@@ -14,7 +14,6 @@ package source
 import (
 	"encoding/csv"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 )
@@ -180,5 +179,3 @@ func (g *rowGuard) name(i int) string {
 	}
 	return fmt.Sprint(i + 1)
 }
-
-var _ = io.EOF

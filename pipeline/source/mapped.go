@@ -1,0 +1,325 @@
+package source
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// How a mapped cell's text is made canonical.
+const (
+	convText  = iota // trimmed; a zero fraction dropped ("93705.0" → "93705")
+	convDate         // YYYY-MM-DD from ISO text, an XLSX serial, or Map.DateFormat
+	convScore        // an item or total: missing codes → "", then recoding
+)
+
+// cell is how one canonical field is made from a source row.
+type cell struct {
+	src      int    // source column, or -1 for a constant
+	constant string // value when src < 0
+	conv     int
+	missing  map[string]bool // codes meaning missing (convScore, and any column with its own codes)
+	recode   map[string]string
+	subtract int
+}
+
+// plan makes one canonical record from a source row. A wide plan (one per instrument) makes
+// no record when all its score cells are missing.
+type plan struct {
+	cells []cell
+	wide  bool
+}
+
+// mapped reads a file through a Map.
+type mapped struct {
+	src        rowSource
+	m          *Map
+	hdr        []string
+	plans      []plan
+	guard      rowGuard
+	dateFormat string
+
+	line    int
+	source  []string
+	next    int  // index of the next plan to run on source
+	pending bool // source holds a row
+	emitted bool // the row in source made a record
+	buf     []string
+	empty   int64
+}
+
+func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
+	raw := src.header()
+	names := make([]string, len(raw))
+	at := make(map[string]int, len(raw))
+	for i, h := range raw {
+		names[i] = strings.TrimSpace(h)
+		k := fold(h)
+		if _, dup := at[k]; dup && k != "" {
+			return nil, &FileError{Path: path, Line: 1, Column: names[i], Reason: "column named twice in the header"}
+		}
+		at[k] = i
+	}
+	dropped := map[string]bool{}
+	for _, d := range m.Drop {
+		dropped[fold(d)] = true
+	}
+	var phi []string
+	for i, h := range raw {
+		if isPHIColumn(h) && !dropped[fold(h)] {
+			phi = append(phi, names[i])
+		}
+	}
+	if len(phi) > 0 {
+		return nil, &FileError{Path: path, Line: 1, Column: strings.Join(phi, ", "),
+			Reason: "refused: the header names direct identifiers; inputs must be de-identified (the map can list them in drop)"}
+	}
+	declared := make([]bool, len(raw))
+	var lacking []string
+	find := func(name string) int {
+		i, ok := at[fold(name)]
+		if !ok {
+			lacking = append(lacking, name)
+			return -1
+		}
+		declared[i] = true
+		return i
+	}
+	for _, d := range m.Drop {
+		find(d)
+	}
+	r := &mapped{src: src, m: m, dateFormat: m.DateFormat}
+	colCodes := map[string][]string{}
+	for c, codes := range m.ColumnCodes {
+		colCodes[fold(c)] = codes
+	}
+	// field makes the cell of a canonical column from source column name (or a constant).
+	field := func(name string, conv int, extra ...[]string) cell {
+		c := cell{src: -1, conv: conv}
+		if name == "" {
+			return c
+		}
+		c.src = find(name)
+		if conv == convScore {
+			c.missing = codeSet(m.Missing)
+		}
+		for _, e := range append(extra, colCodes[fold(name)]) {
+			for _, code := range e {
+				if c.missing == nil {
+					c.missing = map[string]bool{}
+				}
+				c.missing[code], c.missing[normNumber(code)] = true, true
+			}
+		}
+		return c
+	}
+	convOf := func(canon string) int {
+		switch {
+		case canon == "date":
+			return convDate
+		case canon == "total" || strings.HasPrefix(canon, "item_"):
+			return convScore
+		}
+		return convText
+	}
+	common := func(canon string) (cell, bool) {
+		if src, ok := m.Columns[canon]; ok {
+			return field(src, convOf(canon)), true
+		}
+		if v, ok := m.Constants[canon]; ok {
+			return cell{src: -1, constant: v}, true
+		}
+		return cell{}, false
+	}
+	if len(m.Instruments) == 0 {
+		var p plan
+		for _, canon := range canonicalColumns[m.Kind] {
+			if c, ok := common(canon); ok {
+				r.hdr = append(r.hdr, canon)
+				p.cells = append(p.cells, c)
+			}
+		}
+		r.plans = []plan{p}
+	} else {
+		nItems, anyTotal := 0, false
+		for _, im := range m.Instruments {
+			nItems = max(nItems, len(im.Items))
+			anyTotal = anyTotal || im.Total != ""
+		}
+		var shared []cell
+		for _, canon := range []string{"patient_id", "clinic_id", "instrument", "date", "day"} {
+			if canon == "instrument" {
+				r.hdr = append(r.hdr, canon)
+				shared = append(shared, cell{})
+				continue
+			}
+			if c, ok := common(canon); ok {
+				r.hdr = append(r.hdr, canon)
+				shared = append(shared, c)
+			}
+		}
+		r.hdr = append(r.hdr, itemNames[:nItems]...)
+		if anyTotal {
+			r.hdr = append(r.hdr, "total")
+		}
+		for _, im := range m.Instruments {
+			p := plan{wide: true}
+			for i, c := range shared {
+				if r.hdr[i] == "instrument" {
+					c = cell{src: -1, constant: im.Name}
+				}
+				p.cells = append(p.cells, c)
+			}
+			for k := 0; k < nItems; k++ {
+				name := ""
+				if k < len(im.Items) {
+					name = im.Items[k]
+				}
+				c := field(name, convScore, im.Missing)
+				c.recode, c.subtract = im.Recode, im.Subtract
+				p.cells = append(p.cells, c)
+			}
+			if anyTotal {
+				p.cells = append(p.cells, field(im.Total, convScore, im.Missing))
+			}
+			r.plans = append(r.plans, p)
+		}
+	}
+	if len(lacking) > 0 {
+		return nil, &FileError{Path: path, Line: 1, Column: strings.Join(lacking, ", "), Reason: "declared in the map but not in the file"}
+	}
+	if m.OtherColumns != "drop" {
+		var other []string
+		for i, d := range declared {
+			if !d {
+				n := names[i]
+				if n == "" {
+					n = fmt.Sprintf("%d (no name)", i+1)
+				}
+				other = append(other, n)
+			}
+		}
+		if len(other) > 0 {
+			return nil, &FileError{Path: path, Line: 1, Column: strings.Join(other, ", "),
+				Reason: `not declared in the map (give it a role, list it in drop, or set other_columns = "drop")`}
+		}
+	}
+	r.guard = rowGuard{path: path, names: names, checked: make([]bool, len(raw))}
+	for i, h := range raw {
+		r.guard.checked[i] = !dropped[fold(h)]
+	}
+	r.buf = make([]string, len(r.hdr))
+	r.next = len(r.plans)
+	return r, nil
+}
+
+func codeSet(codes []string) map[string]bool {
+	s := make(map[string]bool, 2*len(codes))
+	for _, c := range codes {
+		s[c], s[normNumber(c)] = true, true
+	}
+	return s
+}
+
+func (r *mapped) Kind() Kind       { return r.m.Kind }
+func (r *mapped) Header() []string { return r.hdr }
+func (r *mapped) Empty() int64     { return r.empty }
+func (r *mapped) Close() error     { return r.src.close() }
+
+func (r *mapped) Next() (Record, error) {
+	for {
+		for r.next < len(r.plans) {
+			p := &r.plans[r.next]
+			r.next++
+			if r.fill(p) {
+				r.emitted = true
+				return Record{Line: r.line, Fields: r.buf, Source: r.source}, nil
+			}
+		}
+		if r.pending && !r.emitted {
+			r.empty++
+		}
+		r.pending = false
+		line, fields, err := r.src.next()
+		if err != nil {
+			return Record{}, err
+		}
+		if err := r.guard.check(line, fields); err != nil {
+			return Record{}, err
+		}
+		r.line, r.source, r.next, r.pending, r.emitted = line, fields, 0, true, false
+	}
+}
+
+// fill writes the fields of p into r.buf and reports whether they make a record.
+func (r *mapped) fill(p *plan) bool {
+	scored := false
+	for i := range p.cells {
+		c := &p.cells[i]
+		v := r.value(c)
+		if c.conv == convScore && v != "" {
+			scored = true
+		}
+		r.buf[i] = v
+	}
+	return scored || !p.wide
+}
+
+func (r *mapped) value(c *cell) string {
+	if c.src < 0 {
+		return c.constant
+	}
+	v := ""
+	if c.src < len(r.source) {
+		v = strings.TrimSpace(r.source[c.src])
+	}
+	if c.missing != nil && (c.missing[v] || c.missing[normNumber(v)]) {
+		return ""
+	}
+	switch c.conv {
+	case convDate:
+		return r.date(v)
+	case convScore:
+		return recode(normNumber(v), c)
+	}
+	return normNumber(v)
+}
+
+func recode(v string, c *cell) string {
+	if v == "" {
+		return v
+	}
+	if len(c.recode) > 0 {
+		if to, ok := c.recode[v]; ok {
+			return to
+		}
+		return "?" + v // not a code the map knows: the validator quarantines it as not an integer
+	}
+	if c.subtract != 0 {
+		if n, err := strconv.Atoi(v); err == nil {
+			return strconv.Itoa(n - c.subtract)
+		}
+	}
+	return v
+}
+
+// date makes a date cell YYYY-MM-DD where it can; anything else is passed on for the
+// validator to judge.
+func (r *mapped) date(v string) string {
+	if v == "" {
+		return v
+	}
+	v = r.src.date(v)
+	if r.dateFormat != "" {
+		if t, err := time.Parse(r.dateFormat, v); err == nil {
+			return t.Format("2006-01-02")
+		}
+	}
+	if len(v) > 10 && (v[10] == 'T' || v[10] == ' ') {
+		if _, err := time.Parse("2006-01-02", v[:10]); err == nil {
+			return v[:10]
+		}
+	}
+	return v
+}

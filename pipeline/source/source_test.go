@@ -1,0 +1,65 @@
+package source
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// row is a record as the tests compare it: its line and its fields joined by "|".
+type row struct {
+	Line   int
+	Fields string
+}
+
+// readAll reads every record of path through m.
+func readAll(t testing.TB, path string, m *Map) (Reader, []row, error) {
+	t.Helper()
+	r, err := Open(path, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	var rows []row
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return r, rows, nil
+		}
+		if err != nil {
+			return r, rows, err
+		}
+		rows = append(rows, row{rec.Line, strings.Join(rec.Fields, "|")})
+	}
+}
+
+// writeFile writes content into a file called name in a fresh directory.
+func writeFile(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fileError returns err as a *FileError, failing the test when it is not one.
+func fileError(t testing.TB, err error) *FileError {
+	t.Helper()
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T), want a *FileError", err, err)
+	}
+	return fe
+}
+
+func equalRows(t testing.TB, got, want []row) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records:\n got %v\nwant %v", got, want)
+	}
+}
