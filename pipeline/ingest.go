@@ -31,6 +31,13 @@ type IngestOptions struct {
 	Now func() time.Time
 }
 
+func (o IngestOptions) asOf() time.Time {
+	if o.AsOf.IsZero() {
+		return o.now()
+	}
+	return o.AsOf
+}
+
 func (o IngestOptions) now() time.Time {
 	if o.Now != nil {
 		return o.Now()
@@ -98,11 +105,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		rw.close()
 		return nil, err
 	}
-	asOf := opt.AsOf
-	if asOf.IsZero() {
-		asOf = opt.now()
-	}
-	rc := newRowChecker(path, opt.Config, asOf, cr.cols, len(cr.header))
+	rc := newRowChecker(path, opt.Config, opt.asOf(), cr.cols, len(cr.header))
 
 	// Two stages on two cores: this goroutine reads and validates rows into batches; the
 	// writer goroutine appends them to Arrow builders and writes Parquet.
@@ -294,9 +297,10 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 	if r.Duplicates > 0 {
 		r.Reasons["duplicate"] = r.Duplicates
 	}
-	return exec(`INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return exec(`INSERT INTO ingest_runs (run_id, file_id, path, sha256, kind, rows_read, accepted, duplicates, quarantined,
+		kapstat_version, started_at, finished_at, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DATE))`,
 		runID, sf.fileID, r.Path, r.SHA256, string(r.Kind), r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined,
-		Version, started.UTC(), opt.now().UTC())
+		Version, started.UTC(), opt.now().UTC(), opt.asOf().Format("2006-01-02"))
 }
 
 // Ingest validates, scores and loads files into the warehouse and the lake, atomically: all

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kapstat/kapstat/measures"
 )
@@ -16,6 +17,7 @@ const (
 	ReasonMalformed         = "malformed_row"        // wrong number of fields
 	ReasonMissingField      = "missing_field"        // a required field is empty
 	ReasonBadPatientID      = "bad_patient_id"       // not 1–64 printable characters
+	ReasonBadClinicID       = "bad_clinic_id"        // longer than 64 or not printable characters
 	ReasonUnknownInstrument = "unknown_instrument"   // not PHQ-9, GAD-7 or PCL-5
 	ReasonBadDate           = "bad_date"             // not a valid YYYY-MM-DD date or integer day
 	ReasonFutureDate        = "future_date"          // after the as-of date
@@ -133,7 +135,22 @@ func (rc *rowChecker) field(rec Record, col string) string {
 }
 
 func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
-	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: rawRow(rec.Fields)}
+	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rawRow(rec.Fields))}
+}
+
+// maxRaw caps the raw row kept in the quarantine table: a hostile 10 MB field must not
+// be copied into the warehouse whole.
+const maxRaw = 4096
+
+func capRaw(s string) string {
+	if len(s) <= maxRaw {
+		return s
+	}
+	cut := maxRaw
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes in all)", len(s))
 }
 
 func validPatientID(s string) bool {
@@ -164,6 +181,8 @@ func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate
 	clinic = rc.field(rec, "clinic_id")
 	if clinic == "" {
 		clinic = "unknown"
+	} else if !validPatientID(clinic) {
+		return "", "", 0, false, rc.finding(rec, "clinic_id", ReasonBadClinicID, "must be 1–64 printable ASCII characters")
 	}
 	if d := rc.field(rec, "date"); d != "" {
 		t, err := time.Parse("2006-01-02", d)

@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the warehouse layout this kapstat writes. A warehouse with a newer
 // version is refused; older ones are migrated (migrations).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Warehouse is the DuckDB file and the Parquet lake beside it.
 type Warehouse struct {
@@ -100,7 +100,7 @@ var schemaDDL = []string{
 	`CREATE TABLE IF NOT EXISTS kapstat_meta (key VARCHAR, value VARCHAR)`,
 	`CREATE TABLE IF NOT EXISTS ingest_runs (run_id INTEGER, file_id INTEGER, path VARCHAR, sha256 VARCHAR,
 		kind VARCHAR, rows_read BIGINT, accepted BIGINT, duplicates BIGINT, quarantined BIGINT,
-		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)`,
+		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, as_of DATE)`,
 	`CREATE TABLE IF NOT EXISTS assessments (run_id INTEGER, file_id INTEGER, source_line BIGINT,
 		patient_id VARCHAR, clinic_id VARCHAR, instrument VARCHAR, day INTEGER, date DATE, year VARCHAR, ` +
 		itemColumnsDDL + `total_given SMALLINT, total SMALLINT, prorated BOOLEAN, answered TINYINT, band VARCHAR,
@@ -171,7 +171,10 @@ func (w *Warehouse) createSchema(ctx context.Context) error {
 }
 
 // migrations[v] upgrades a warehouse from version v to v+1.
-var migrations = map[int][]string{}
+var migrations = map[int][]string{
+	// Version 2 records the as-of date each file was validated against (future_date).
+	1: {`ALTER TABLE ingest_runs ADD COLUMN as_of DATE`},
+}
 
 func (w *Warehouse) migrate(ctx context.Context, from int) error {
 	tx, err := w.db.BeginTx(ctx, nil)

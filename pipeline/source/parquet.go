@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -62,10 +63,11 @@ func (s *parquetSource) header() []string { return s.hdr }
 
 func (s *parquetSource) next() (int, []string, error) {
 	for s.i >= s.n {
-		if !s.rr.Next() {
-			if err := s.rr.Err(); err != nil && err != io.EOF {
-				return 0, nil, &FileError{Path: s.path, Line: s.line + 1, Reason: "corrupt Parquet data: " + err.Error()}
-			}
+		ok, err := s.nextBatch()
+		if err != nil {
+			return 0, nil, &FileError{Path: s.path, Line: s.line + 1, Reason: "corrupt Parquet data: " + err.Error()}
+		}
+		if !ok {
 			return 0, nil, io.EOF
 		}
 		s.batch = s.rr.RecordBatch()
@@ -81,6 +83,23 @@ func (s *parquetSource) next() (int, []string, error) {
 	s.i++
 	s.line++
 	return s.line, s.buf, nil
+}
+
+// nextBatch decodes the next batch. Damaged pages can make the decoder panic rather than
+// return an error; either way the file is at fault.
+func (s *parquetSource) nextBatch() (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, fmt.Errorf("%v", p)
+		}
+	}()
+	if s.rr.Next() {
+		return true, nil
+	}
+	if err := s.rr.Err(); err != nil && err != io.EOF {
+		return false, err
+	}
+	return false, nil
 }
 
 func (s *parquetSource) date(v string) string { return v }
