@@ -234,6 +234,7 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 	if err := exec(`INSERT INTO analysis_runs VALUES (?, CAST(? AS DATE), ?, ?, ?)`, now().UTC(), asOf, Version, string(cfg), string(js)); err != nil {
 		return err
 	}
+	checkpoint("analysis-written")
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit analysis: %w", err)
 	}

@@ -33,10 +33,86 @@ func TestKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Ingest(context.Background(), strings.Split(os.Getenv("KAPSTAT_KILL_FILES"), ","), testOptions()); err != nil {
+	if at == "analysis-written" {
+		asOf := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+		_, err = w.Analyze(context.Background(), AnalyzeOptions{Config: DefaultConfig(), AsOf: &asOf, Write: true})
+	} else {
+		_, err = w.Ingest(context.Background(), strings.Split(os.Getenv("KAPSTAT_KILL_FILES"), ","), testOptions())
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
+}
+
+// killHook runs while the child waits at its checkpoint, just before the kill.
+var killHook func()
+
+// runKilled starts the child at checkpoint at, waits for it to get there and kills it.
+func runKilled(t *testing.T, db, at, files string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$")
+	cmd.Env = append(os.Environ(), "KAPSTAT_KILL_DB="+db, "KAPSTAT_KILL_AT="+at, "KAPSTAT_KILL_FILES="+files)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(db + ".marker"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("child never reached checkpoint " + at)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.Remove(db + ".marker")
+	if killHook != nil {
+		killHook()
+	}
+	cmd.Process.Kill() // SIGKILL
+}
+
+// TestKillDuringAnalyze kills an analyze inside its transaction: the analysis tables stay
+// those of the previous analyze.
+func TestKillDuringAnalyze(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	if _, err := synth.Write(filepath.Join(dir, "a"), synth.Config{Patients: 200, Seed: 1, End: testAsOf, BadRows: true}); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "k.duckdb")
+	w, err := OpenWarehouse(context.Background(), db, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Ingest(context.Background(), []string{filepath.Join(dir, "a", "assessments.csv"), filepath.Join(dir, "a", "sessions.csv")}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Analyze(context.Background(), AnalyzeOptions{Config: DefaultConfig(), Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		var s string
+		w.DB().QueryRow(`SELECT (SELECT count(*) FROM analysis_runs) || '/' || (SELECT count(*) FROM episodes) || '/' ||
+			(SELECT count(*) FROM relapse WHERE event) || '/' || (SELECT sum(n) FROM weekly_means)`).Scan(&s)
+		return s
+	}
+	before := state()
+	w.Close()
+	runKilled(t, db, "analysis-written", "")
+	w, err = OpenWarehouse(context.Background(), db, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if after := state(); after != before {
+		t.Errorf("analysis tables changed by a killed analyze: %s -> %s", before, after)
+	}
 }
 
 // warehouseState is what must not change when an ingest is killed: row counts of every
@@ -88,31 +164,18 @@ func TestKillDuringIngest(t *testing.T) {
 			w.Close()
 			before := warehouseState(t, db)
 
-			cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$")
-			cmd.Env = append(os.Environ(), "KAPSTAT_KILL_DB="+db, "KAPSTAT_KILL_AT="+at, "KAPSTAT_KILL_FILES="+second)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				if _, err := os.Stat(db + ".marker"); err == nil {
-					break
+			busy := func() {
+				// While the child holds the warehouse, a second writer fails at once.
+				t0 := time.Now()
+				if _, err := OpenWarehouse(context.Background(), db, "", false); !errors.Is(err, ErrBusy) {
+					t.Errorf("second writer: err = %v, want ErrBusy", err)
+				} else if time.Since(t0) > 5*time.Second {
+					t.Errorf("second writer waited %v", time.Since(t0))
 				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatal("child never reached checkpoint " + at)
-				}
-				time.Sleep(20 * time.Millisecond)
 			}
-			// While the child holds the warehouse, a second writer fails at once.
-			t0 := time.Now()
-			if _, err := OpenWarehouse(context.Background(), db, "", false); !errors.Is(err, ErrBusy) {
-				t.Errorf("second writer: err = %v, want ErrBusy", err)
-			} else if time.Since(t0) > 5*time.Second {
-				t.Errorf("second writer waited %v", time.Since(t0))
-			}
-			cmd.Process.Kill() // SIGKILL
-			cmd.Wait()
+			killHook = busy
+			runKilled(t, db, at, second)
+			killHook = nil
 			if after := warehouseState(t, db); !reflect.DeepEqual(after, before) {
 				t.Errorf("killed at %s: state changed\nbefore %v\nafter  %v", at, before, after)
 			}

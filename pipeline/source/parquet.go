@@ -35,7 +35,12 @@ type parquetSource struct {
 	buf   []string
 }
 
-func openParquet(path string) (*parquetSource, error) {
+func openParquet(path string) (_ *parquetSource, err error) {
+	defer func() { // a damaged footer can make the decoder panic rather than return an error
+		if p := recover(); p != nil {
+			err = &FileError{Path: path, Reason: fmt.Sprintf("not a readable Parquet file (truncated or corrupt): %v", p)}
+		}
+	}()
 	mem := memory.NewGoAllocator()
 	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
