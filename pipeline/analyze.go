@@ -436,11 +436,14 @@ func (m *measureData) add(pi int32, gid [nDims]int16, index int, scores []outcom
 		pts := outcome.Trajectory(index, scores, p)
 		grp := len(m.trajPatients)
 		m.trajPatients = append(m.trajPatients, pi)
-		for _, pt := range pts {
+		for i, pt := range pts {
 			m.trajGroup = append(m.trajGroup, grp)
 			m.trajT = append(m.trajT, pt.T)
 			m.trajY = append(m.trajY, float64(pt.Total))
-			m.weeks[pt.Week] = append(m.weeks[pt.Week], float64(pt.Total))
+			// Weekly means count each patient once a week: the last score of the week.
+			if i+1 == len(pts) || pts[i+1].Week != pt.Week {
+				m.weeks[pt.Week] = append(m.weeks[pt.Week], float64(pt.Total))
+			}
 		}
 	}
 	m.episodes = append(m.episodes, e)

@@ -202,6 +202,8 @@ for (code in names(instruments)) {
   )
 
   # ---- weekly means ----
+  # each patient counts once a week: the last score of the week (traj is in day order)
+  traj <- traj[!duplicated(traj[c("patient", "week")], fromLast = TRUE), ]
   weeks <- sort(unique(traj$week))
   res$weekly <- lapply(weeks, function(w) {
     y <- traj$y[traj$week == w]
