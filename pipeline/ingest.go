@@ -85,15 +85,16 @@ func FileSHA256(path string) (string, error) {
 
 // stage parses, validates and scores one file into two Parquet files under dir.
 func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions) (*stagedFile, error) {
-	cr, err := openCanonical(path)
+	cr, err := openInput(path, opt.mapFor(path))
 	if err != nil {
 		return nil, err
 	}
-	defer cr.close()
-	sf := &stagedFile{report: &FileReport{Path: path, Kind: cr.kind}, fileID: fileID,
+	defer cr.Close()
+	kind := cr.Kind()
+	sf := &stagedFile{report: &FileReport{Path: path, Kind: kind}, fileID: fileID,
 		rows: filepath.Join(dir, fmt.Sprintf("rows-%d.parquet", fileID)), findings: filepath.Join(dir, fmt.Sprintf("findings-%d.parquet", fileID))}
 	schema := assessmentStageSchema
-	if cr.kind == KindSessions {
+	if kind == KindSessions {
 		schema = sessionStageSchema
 	}
 	rw, err := newParquetWriter(sf.rows, schema)
@@ -105,7 +106,12 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		rw.close()
 		return nil, err
 	}
-	rc := newRowChecker(path, opt.Config, opt.asOf(), cr.cols, len(cr.header))
+	header := cr.Header()
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		cols[h] = i
+	}
+	rc := newRowChecker(path, opt.Config, opt.asOf(), cols, len(header))
 
 	// Two stages on two cores: this goroutine reads and validates rows into batches; the
 	// writer goroutine appends them to Arrow builders and writes Parquet.
@@ -157,7 +163,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 	cur := &batch{}
 	n := 0
 	for {
-		rec, err := cr.next()
+		rec, err := cr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -171,7 +177,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 			return nil, ctx.Err()
 		}
 		var f *Finding
-		if cr.kind == KindAssessments {
+		if kind == KindAssessments {
 			var a Assessment
 			if a, f = rc.assessment(rec); f == nil {
 				cur.as = append(cur.as, a)

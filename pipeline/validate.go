@@ -135,7 +135,7 @@ func (rc *rowChecker) field(rec Record, col string) string {
 }
 
 func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
-	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rawRow(rec.Fields))}
+	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rec.Raw())}
 }
 
 // maxRaw caps the raw row kept in the quarantine table: a hostile 10 MB field must not
@@ -277,7 +277,7 @@ func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
 	if given == 0 {
 		items = nil
 		if a.TotalGiven < 0 {
-			return a, rc.finding(rec, "", ReasonMissingField, "neither items nor a total")
+			return a, rc.finding(rec, "", ReasonTooManyMissing, fmt.Sprintf("all %d items missing and no total", in.Items))
 		}
 	}
 	res, err := in.Score(items, int(a.TotalGiven))

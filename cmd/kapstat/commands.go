@@ -83,7 +83,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 type ingestFlags struct {
-	db, lake, config, asOf *string
+	db, lake, config, asOf, mapFile *string
 	json                   *bool
 }
 
@@ -94,6 +94,7 @@ func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
 		f.lake = fs.String("lake", "", "Parquet lake directory (default: lake/ beside the warehouse)")
 	}
 	f.config = fs.String("config", "", "TOML file with definitions' parameters")
+	f.mapFile = fs.String("map", "", "mapping file (TOML) for inputs not in the canonical format")
 	f.asOf = fs.String("as-of", "", "rows dated after this day are quarantined as future_date (default: today)")
 	f.json = fs.Bool("json", false, "print a JSON summary of each file's counts")
 	return f
@@ -104,7 +105,7 @@ func (f ingestFlags) options() (pipeline.IngestOptions, error) {
 	if err != nil {
 		return pipeline.IngestOptions{}, err
 	}
-	opt := pipeline.IngestOptions{Config: cfg}
+	opt := pipeline.IngestOptions{Config: cfg, Map: *f.mapFile}
 	asOf, err := parseDate("as-of", *f.asOf)
 	if err != nil {
 		return opt, err

@@ -99,17 +99,15 @@ func (c *canonical) Empty() int64     { return 0 }
 func (c *canonical) Close() error     { return c.src.close() }
 
 func (c *canonical) Next() (Record, error) {
-	for {
-		line, fields, err := c.src.next()
-		if err != nil {
-			return Record{}, err
-		}
-		if err := c.guard.check(line, fields); err != nil {
-			return Record{}, err
-		}
-		if c.date >= 0 && c.date < len(fields) {
-			fields[c.date] = c.src.date(fields[c.date])
-		}
-		return Record{Line: line, Fields: fields, Source: fields}, nil
+	line, fields, err := c.src.next()
+	if err != nil {
+		return Record{}, err
 	}
+	if err := c.guard.check(line, fields); err != nil {
+		return Record{}, err
+	}
+	if c.date >= 0 && c.date < len(fields) {
+		fields[c.date] = c.src.date(fields[c.date])
+	}
+	return Record{Line: line, Fields: fields, Source: fields}, nil
 }

@@ -238,7 +238,15 @@ func (r *mapped) Next() (Record, error) {
 			}
 		}
 		if r.pending && !r.emitted {
+			// A row with no response for any instrument still becomes one record (of the
+			// first instrument, every item empty), so that the validator quarantines it and
+			// no source row goes unaccounted.
 			r.empty++
+			r.pending = false
+			if len(r.plans) > 0 {
+				r.fill(&r.plans[0])
+				return Record{Line: r.line, Fields: r.buf, Source: r.source}, nil
+			}
 		}
 		r.pending = false
 		line, fields, err := r.src.next()

@@ -45,7 +45,9 @@ func TestMapREDCap(t *testing.T) {
 		// -9 and empty are missing; GAD-7 is all -9, so it makes no record.
 		{3, wideRow("r001|north|PHQ9|2025-03-29", 20, "0,0,,1,0,,0,0,0")},
 		{3, wideRow("r001|north|PCL5|2025-03-29", 20, "0,1,2,3,4,0,1,2,3,4,0,1,2,3,4,0,1,2,3,4")},
-		// line 4 is empty throughout: no record.
+		// line 4 is empty throughout: one record of the first instrument with every item
+		// empty, for the validator to quarantine (too_many_missing).
+		{4, wideRow("r002|south|PHQ9|2025-04-02", 20, "")},
 		// 1.5 is passed on for the validator to reject (not_integer); 5 is no GAD-7 code.
 		{5, wideRow("r002|south|PHQ9|2025-04-30", 20, "0,1.5,0,0,0,0,0,0,0")},
 		{5, wideRow("r002|south|GAD7|2025-04-30", 20, "0,0,0,0,0,0,?5")},
@@ -87,7 +89,8 @@ func TestMapLOINC(t *testing.T) {
 		{2, wideRow("p-001|ehr|GAD7|2025-01-10", 9, "", "12")},
 		{3, wideRow("p-002|ehr|PHQ9|2025-01-11", 9, "", "15")},
 		{3, wideRow("p-002|ehr|PCL5|2025-01-11", 9, "", "40")},
-		// line 4: every total is "." (missing): no record.
+		// line 4: every total is "." (missing): one empty PHQ-9 record, quarantined later.
+		{4, wideRow("p-003|ehr|PHQ9|2025-01-12", 9, "", "")},
 		{5, wideRow("p-004|ehr|PHQ9|2025-01-13", 9, "0,1,0,1,0,0,,0,1", "")},
 		{5, wideRow("p-004|ehr|GAD7|2025-01-13", 9, "", "7")},
 	})
@@ -97,7 +100,8 @@ func TestMapLOINC(t *testing.T) {
 }
 
 // TestMapNHANES reads the real NHANES 2017–2018 file: 5,533 rows, of which 440 have all nine
-// items missing (439 empty, 1 refused throughout; counted from the CSV), leaving 5,093 records.
+// items missing (439 empty, 1 refused throughout; counted from the CSV). Every row becomes a
+// record; those 440 have no item and are quarantined by the validator.
 func TestMapNHANES(t *testing.T) {
 	path := filepath.Join(mapsDir, "nhanes", "nhanes_2017_2018_DPQ_J.csv")
 	r, rows, err := readAll(t, path, loadMap(t, "nhanes"))
@@ -107,8 +111,8 @@ func TestMapNHANES(t *testing.T) {
 	if got, want := strings.Join(r.Header(), ","), "patient_id,clinic_id,instrument,day,"+strings.Join(itemNames[:9], ","); got != want {
 		t.Errorf("header %s\nwant %s", got, want)
 	}
-	if len(rows) != 5093 || r.Empty() != 440 {
-		t.Errorf("%d records and %d empty rows, want 5093 and 440", len(rows), r.Empty())
+	if len(rows) != 5533 || r.Empty() != 440 {
+		t.Errorf("%d records and %d empty rows, want 5533 and 440", len(rows), r.Empty())
 	}
 	// A few rows checked by hand against the CSV.
 	want := map[string]string{
@@ -274,4 +278,52 @@ func TestNormNumber(t *testing.T) {
 			t.Errorf("normNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestMapREADME parses the annotated example of testdata/maps/README.md, so that the
+// documentation stays a valid map.
+func TestMapREADME(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(mapsDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no TOML example in the README")
+	}
+	m, err := parseMap("README.md", example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Sheet != "Export" || len(m.Instruments) != 1 || len(m.Instruments[0].Items) != 9 || m.Instruments[0].Items[8] != "phq9_9" {
+		t.Errorf("parsed %+v", m)
+	}
+}
+
+// TestMapParquet reads a Parquet file through a map: typed columns become canonical text
+// before mapping.
+func TestMapParquet(t *testing.T) {
+	m, err := parseMap("m.toml", `
+other_columns = "drop"
+[columns]
+patient_id = "patient_id"
+date = "date"
+[[instruments]]
+name = "gad-7"
+items = ["item_1"]
+total = "total"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := readAll(t, writeParquet(t, 3, 1<<20), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalRows(t, rows, []row{
+		{2, "p1|GAD7|2025-03-01|0|7"},
+		{3, "p2|GAD7|2025-03-02||1.5"},
+		{4, "p3|GAD7|2025-03-03|2|"},
+	})
 }
