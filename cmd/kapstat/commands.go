@@ -84,7 +84,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 type ingestFlags struct {
 	db, lake, config, asOf, mapFile *string
-	json                   *bool
+	json                            *bool
 }
 
 func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
