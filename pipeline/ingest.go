@@ -27,6 +27,10 @@ type IngestOptions struct {
 	// Maps overrides it per input path.
 	Map  string
 	Maps map[string]string
+	// Progress, when set, is called as each file is read (about every 16k rows and at the
+	// end) with the rows read so far and how far the reading is out of total (bytes of text
+	// files, rows of Parquet files; total −1 when unknown).
+	Progress func(file string, rows, done, total int64)
 	// Now is the clock for ingest_runs timestamps (tests pass a fixed one). Nil means time.Now.
 	Now func() time.Time
 }
@@ -172,9 +176,15 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 			return nil, err
 		}
 		sf.report.RowsRead++
-		if sf.report.RowsRead%65536 == 0 && ctx.Err() != nil {
-			finish(ctx.Err())
-			return nil, ctx.Err()
+		if sf.report.RowsRead%16384 == 0 {
+			if ctx.Err() != nil {
+				finish(ctx.Err())
+				return nil, ctx.Err()
+			}
+			if opt.Progress != nil {
+				done, total := cr.Progress()
+				opt.Progress(path, sf.report.RowsRead, done, total)
+			}
 		}
 		var f *Finding
 		if kind == KindAssessments {
@@ -200,6 +210,10 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 	batches <- cur
 	if err := finish(nil); err != nil {
 		return nil, err
+	}
+	if opt.Progress != nil {
+		done, total := cr.Progress()
+		opt.Progress(path, sf.report.RowsRead, done, total)
 	}
 	return sf, nil
 }

@@ -150,6 +150,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	opt.Progress = ingestProgress(stderr)
 	reports, err := w.Ingest(ctx, fs.Args(), opt)
 	if cerr := w.Close(); err == nil {
 		err = cerr
@@ -174,6 +175,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	opt.Progress = ingestProgress(stderr)
 	reports, findings, err := pipeline.Validate(ctx, fs.Args(), opt)
 	if err != nil {
 		return err

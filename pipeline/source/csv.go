@@ -15,6 +15,7 @@ import (
 // header line.
 type csvSource struct {
 	path string
+	size int64
 	f    io.Closer
 	r    *csv.Reader
 	hdr  []string
@@ -32,6 +33,9 @@ func openCSV(path string) (*csvSource, error) {
 		return nil, err
 	}
 	s.f = f
+	if st, err := f.Stat(); err == nil {
+		s.size = st.Size()
+	}
 	return s, nil
 }
 
@@ -105,6 +109,13 @@ func (s *csvSource) next() (int, []string, error) {
 }
 
 func (s *csvSource) date(v string) string { return v }
+
+func (s *csvSource) progress() (int64, int64) {
+	if s.size == 0 {
+		return s.r.InputOffset(), -1
+	}
+	return s.r.InputOffset(), s.size
+}
 
 func (s *csvSource) close() error {
 	if s.f == nil {

@@ -109,6 +109,8 @@ func (s *parquetSource) nextBatch() (ok bool, err error) {
 
 func (s *parquetSource) date(v string) string { return v }
 
+func (s *parquetSource) progress() (int64, int64) { return int64(s.line), s.pf.NumRows() }
+
 func (s *parquetSource) close() error {
 	s.rr.Release()
 	return s.pf.Close()

@@ -56,6 +56,9 @@ type Reader interface {
 	// Empty returns how many source rows so far produced no record because every item and
 	// total of every instrument in them was missing (mapped wide files only).
 	Empty() int64
+	// Progress reports how far the reading is (bytes of text files, rows of Parquet files)
+	// out of total, which is -1 when unknown.
+	Progress() (done, total int64)
 	Close() error
 }
 
@@ -85,6 +88,9 @@ type rowSource interface {
 	header() []string
 	// next returns the next row's 1-based line and fields (valid until the next call).
 	next() (int, []string, error)
+	// progress reports how far the reading is: bytes for text, rows for Parquet; total is
+	// -1 when unknown (XLSX).
+	progress() (done, total int64)
 	// date turns a cell of a date column into YYYY-MM-DD where the format stores dates
 	// otherwise (XLSX serial numbers); other text is returned unchanged.
 	date(s string) string

@@ -62,6 +62,8 @@ func openXLSX(path, sheet string) (*xlsxSource, error) {
 
 func (s *xlsxSource) header() []string { return s.hdr }
 
+func (s *xlsxSource) progress() (int64, int64) { return int64(s.row), -1 }
+
 func (s *xlsxSource) next() (int, []string, error) {
 	for s.rows.Next() {
 		s.row++
