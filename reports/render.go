@@ -389,7 +389,10 @@ func layout(s *Sheet, st *styles, opt Options) *grid {
 			g.heights[row] = float64(lines)*14.5 + 3
 			if s.Freeze == b {
 				g.freeze = row
-				if sameColumns(s, b) {
+				// Repeat the header on printed pages only where one table runs on across
+				// pages; where each table starts its own page, a repeated header would sit
+				// above the next table's own title and header.
+				if sameColumns(s, b) && !hasPageBreak(s) {
 					g.printTitles = [2]int{row, row}
 				}
 			}
@@ -512,6 +515,15 @@ func pageSetup(f *excelize.File, s *Sheet, g *grid) error {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+func hasPageBreak(s *Sheet) bool {
+	for _, b := range s.Blocks {
+		if _, ok := b.(PageBreak); ok {
+			return true
+		}
+	}
+	return false
+}
 
 // quote quotes a sheet name for a reference ('Outcomes by group'!$A$1).
 func quote(name string) string { return "'" + strings.ReplaceAll(name, "'", "''") + "'" }
