@@ -100,6 +100,11 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return nil, err
+	}
 	defer os.Remove(f.Name())
 	cw := csv.NewWriter(f)
 	cw.Write(cols)
@@ -159,6 +164,11 @@ func CSVSafe(s string) string {
 func writeCSVAtomic(path string, rows [][]string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return err
+	}
+	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
 		return err
 	}
 	defer os.Remove(f.Name())
