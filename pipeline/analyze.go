@@ -123,9 +123,12 @@ type MeasureResult struct {
 	TrajectoryNote string           `json:"trajectory_note,omitempty"`
 	Weekly         []Weekly         `json:"weekly"`
 	Classes        *lcga.Result     `json:"classes"`
-	ClassesNote    string           `json:"classes_note,omitempty"`
-	Relapse        RelapseSummary   `json:"relapse"`
-	ByGroup        []GroupOutcome   `json:"by_group"`
+	// ClassesFittedOn is the number of patients the classes were estimated on (a seeded
+	// random sample when the cohort exceeds class_sample); every patient is then assigned.
+	ClassesFittedOn int            `json:"classes_fitted_on"`
+	ClassesNote     string         `json:"classes_note,omitempty"`
+	Relapse         RelapseSummary `json:"relapse"`
+	ByGroup         []GroupOutcome `json:"by_group"`
 }
 
 // SafetyFlag is a patient whose latest PHQ-9 rates item 9 above 0 (internal audience only).

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kapstat/kapstat/synth"
 )
 
 // A hand-built cohort pinning the edges of SPEC 6. The first dose is on day D = 2025-03-01
@@ -198,5 +200,39 @@ func TestAnalyzeAsOf(t *testing.T) {
 	// Only p5 has follow-up after its response (D+56 after D+28) by D+60: censored, no event.
 	if r.AtRisk != 1 || r.Events != 0 || a.AsOf == nil || *a.AsOf != "2025-04-30" {
 		t.Errorf("as of D+60: at risk %d events %d as_of %v", r.AtRisk, r.Events, a.AsOf)
+	}
+}
+
+// TestClassSample: with class_sample below the cohort size the classes are estimated on a
+// seeded sample and every patient is assigned; a rerun gives the same classes.
+func TestClassSample(t *testing.T) {
+	w, dir := openTemp(t)
+	if _, err := synth.Write(filepath.Join(dir, "c"), synth.Config{Patients: 2500, Seed: 4, End: testAsOf}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := w.Ingest(ctx, []string{filepath.Join(dir, "c", "assessments.csv"), filepath.Join(dir, "c", "sessions.csv")}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ClassSample = 1000
+	a, err := w.Analyze(ctx, AnalyzeOptions{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.Measures["PHQ9"]
+	if m.Classes == nil || m.ClassesFittedOn != 1000 || m.Classes.Patients != m.WithBaseline {
+		t.Fatalf("classes %+v fitted on %d, with baseline %d", m.Classes, m.ClassesFittedOn, m.WithBaseline)
+	}
+	n := 0
+	for _, c := range m.Classes.Classes {
+		n += c.N
+	}
+	if n != m.WithBaseline {
+		t.Errorf("class sizes add to %d, want every patient with a baseline (%d)", n, m.WithBaseline)
+	}
+	b, _ := w.Analyze(ctx, AnalyzeOptions{Config: cfg})
+	if fmt.Sprint(b.Measures["PHQ9"].Classes.Classes) != fmt.Sprint(m.Classes.Classes) {
+		t.Error("rerun gave other classes")
 	}
 }

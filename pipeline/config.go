@@ -27,15 +27,18 @@ type Thresholds struct {
 // Config is every parameter of the definitions (SPEC 4, 6). Defaults come from code
 // (DefaultConfig), then a TOML file, then flags.
 type Config struct {
-	BaselineDays     int                   `toml:"baseline_days" json:"baseline_days"`
-	AcuteDays        int                   `toml:"acute_days" json:"acute_days"`
-	ResponseFraction float64               `toml:"response_fraction" json:"response_fraction"`
-	RelapseDays      []int                 `toml:"relapse_days" json:"relapse_days"`
-	MaxClasses       int                   `toml:"max_classes" json:"max_classes"`
-	ClassStarts      int                   `toml:"class_starts" json:"class_starts"`
-	Seed             uint64                `toml:"seed" json:"seed"`
-	SuppressBelow    int                   `toml:"suppress_below" json:"suppress_below"`
-	Instruments      map[string]Thresholds `toml:"instruments" json:"instruments"`
+	BaselineDays     int     `toml:"baseline_days" json:"baseline_days"`
+	AcuteDays        int     `toml:"acute_days" json:"acute_days"`
+	ResponseFraction float64 `toml:"response_fraction" json:"response_fraction"`
+	RelapseDays      []int   `toml:"relapse_days" json:"relapse_days"`
+	MaxClasses       int     `toml:"max_classes" json:"max_classes"`
+	ClassStarts      int     `toml:"class_starts" json:"class_starts"`
+	// ClassSample caps the patients the trajectory classes are estimated on: beyond it a
+	// seeded random sample is fitted and every patient is then assigned (0 = all patients).
+	ClassSample   int                   `toml:"class_sample" json:"class_sample"`
+	Seed          uint64                `toml:"seed" json:"seed"`
+	SuppressBelow int                   `toml:"suppress_below" json:"suppress_below"`
+	Instruments   map[string]Thresholds `toml:"instruments" json:"instruments"`
 }
 
 // DefaultConfig returns the definitions of SPEC 4 and 6.
@@ -43,7 +46,7 @@ func DefaultConfig() Config {
 	c := Config{
 		BaselineDays: 30, AcuteDays: 56, ResponseFraction: 0.5,
 		RelapseDays: []int{28, 56, 84, 182},
-		MaxClasses:  4, ClassStarts: 10, Seed: 20260101,
+		MaxClasses:  4, ClassStarts: 10, ClassSample: 50000, Seed: 20260101,
 		SuppressBelow: 11,
 		Instruments:   map[string]Thresholds{},
 	}
@@ -115,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.ResponseFraction <= 0 || c.ResponseFraction >= 1 {
 		return fmt.Errorf("config: response_fraction must be in (0, 1)")
+	}
+	if c.ClassSample < 0 || (c.ClassSample > 0 && c.ClassSample < 1000) {
+		return fmt.Errorf("config: class_sample must be 0 (all patients) or at least 1000")
 	}
 	if c.MaxClasses < 1 || c.MaxClasses > 6 {
 		return fmt.Errorf("config: max_classes must be 1..6")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/kapstat/kapstat/measures/outcome"
@@ -128,10 +129,8 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 			mr.Trajectory = fit
 		}
 		// Trajectory classes (SPEC 6.11).
-		cls, err := lcga.Fit(m.trajGroup, m.trajT, m.trajY, len(m.trajPatients), lcga.Options{
-			MaxK: cfg.MaxClasses, Starts: cfg.ClassStarts, Seed: cfg.Seed,
-			Label: lcga.LabelOptions{MeaningfulChange: float64(m.in.ReliableChange), Weeks: float64(cfg.AcuteDays) / 7},
-		})
+		cls, fittedOn, err := m.fitClasses(cfg)
+		mr.ClassesFittedOn = fittedOn
 		if err != nil {
 			mr.ClassesNote = "trajectory classes not fitted: " + err.Error()
 		} else {
@@ -295,4 +294,45 @@ func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 		rs.Cox, rs.CoxNote = nil, fmt.Sprintf("Cox model not fitted: %v", err2)
 	}
 	return rs
+}
+
+// fitClasses fits the trajectory classes. Beyond cfg.ClassSample patients the model is
+// estimated on a seeded random sample of that many patients (the estimates of a mixture with
+// classes of 1% or more are stable at that size) and every patient is then assigned by its
+// posterior under the fitted model; this keeps a million-patient analysis to seconds.
+func (m *measureData) fitClasses(cfg Config) (*lcga.Result, int, error) {
+	opt := lcga.Options{
+		MaxK: cfg.MaxClasses, Starts: cfg.ClassStarts, Seed: cfg.Seed,
+		Label: lcga.LabelOptions{MeaningfulChange: float64(m.in.ReliableChange), Weeks: float64(cfg.AcuteDays) / 7},
+	}
+	n := len(m.trajPatients)
+	if cfg.ClassSample == 0 || n <= cfg.ClassSample {
+		r, err := lcga.Fit(m.trajGroup, m.trajT, m.trajY, n, opt)
+		return r, n, err
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6c636761)) // stream "lcga"
+	sampled := make([]bool, n)
+	for _, g := range rng.Perm(n)[:cfg.ClassSample] {
+		sampled[g] = true
+	}
+	pick := make([]int, n) // index in the sample, −1 when not sampled
+	k := 0
+	for g, in := range sampled {
+		pick[g] = -1
+		if in {
+			pick[g], k = k, k+1
+		}
+	}
+	var sg []int
+	var st, sy []float64
+	for i, g := range m.trajGroup {
+		if p := pick[g]; p >= 0 {
+			sg, st, sy = append(sg, p), append(st, m.trajT[i]), append(sy, m.trajY[i])
+		}
+	}
+	r, err := lcga.Fit(sg, st, sy, cfg.ClassSample, opt)
+	if err != nil {
+		return nil, cfg.ClassSample, err
+	}
+	return r, cfg.ClassSample, r.Classify(m.trajGroup, m.trajT, m.trajY, n)
 }

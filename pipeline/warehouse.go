@@ -255,6 +255,9 @@ func (w *Warehouse) Query(ctx context.Context, q string) ([]string, [][]string, 
 			return nil, nil, fmt.Errorf("query: %w", err)
 		}
 	}
+	if n := countStatements(q); n != 1 {
+		return nil, nil, fmt.Errorf("query: give exactly one statement (found %d)", n)
+	}
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query: %s", firstLine(err.Error()))
@@ -293,4 +296,40 @@ func (w *Warehouse) Query(ctx context.Context, q string) ([]string, [][]string, 
 		out = append(out, rec)
 	}
 	return cols, out, rows.Err()
+}
+
+// countStatements counts the SQL statements in q: the non-blank pieces between semicolons
+// that are outside string literals, quoted identifiers and comments.
+func countStatements(q string) int {
+	n, blank := 0, true
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'' || c == '"':
+			blank = false
+			for i++; i < len(q) && q[i] != c; i++ {
+			}
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				i = len(q)
+			} else {
+				i += end + 3
+			}
+		case c == ';':
+			if !blank {
+				n++
+			}
+			blank = true
+		case c != ' ' && c != '\t' && c != '\n' && c != '\r':
+			blank = false
+		}
+	}
+	if !blank {
+		n++
+	}
+	return n
 }

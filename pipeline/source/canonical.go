@@ -98,7 +98,7 @@ func (c *canonical) Header() []string { return c.hdr }
 func (c *canonical) Empty() int64     { return 0 }
 
 func (c *canonical) Progress() (int64, int64) { return c.src.progress() }
-func (c *canonical) Close() error     { return c.src.close() }
+func (c *canonical) Close() error             { return c.src.close() }
 
 func (c *canonical) Next() (Record, error) {
 	line, fields, err := c.src.next()

@@ -227,7 +227,7 @@ func (r *mapped) Header() []string { return r.hdr }
 func (r *mapped) Empty() int64     { return r.empty }
 
 func (r *mapped) Progress() (int64, int64) { return r.src.progress() }
-func (r *mapped) Close() error     { return r.src.close() }
+func (r *mapped) Close() error             { return r.src.close() }
 
 func (r *mapped) Next() (Record, error) {
 	for {

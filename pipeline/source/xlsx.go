@@ -1,6 +1,7 @@
 package source
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,8 +24,42 @@ type xlsxSource struct {
 	date1904 bool
 }
 
+// Limits on what a workbook may inflate to. Worksheets larger than the XML limit are streamed
+// from a temporary file by excelize; every other part is held in memory, so a part that
+// claims more than maxPartSize (a zip bomb hidden in an unused part) refuses the file.
+const (
+	maxUnzipped = 8 << 30  // all parts together
+	maxPartSize = 16 << 20 // any part but a worksheet or the shared strings
+	xmlInMemory = 16 << 20 // a worksheet larger than this is read from a temporary file
+)
+
+// checkZip refuses a workbook whose non-worksheet parts claim more than maxPartSize, before
+// excelize reads them. archive/zip stops reading a part at its declared size, so a part
+// cannot inflate past what this check saw.
+func checkZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return &FileError{Path: path, Reason: "not a readable XLSX workbook: " + err.Error()}
+	}
+	defer zr.Close()
+	var total uint64
+	for _, zf := range zr.File {
+		total += zf.UncompressedSize64
+		if !strings.HasPrefix(zf.Name, "xl/worksheets/") && zf.Name != "xl/sharedStrings.xml" && zf.UncompressedSize64 > maxPartSize {
+			return &FileError{Path: path, Reason: fmt.Sprintf("refused: workbook part %q inflates to %d bytes (more than %d)", zf.Name, zf.UncompressedSize64, maxPartSize)}
+		}
+	}
+	if total > maxUnzipped {
+		return &FileError{Path: path, Reason: fmt.Sprintf("refused: the workbook inflates to %d bytes (more than %d)", total, uint64(maxUnzipped))}
+	}
+	return nil
+}
+
 func openXLSX(path, sheet string) (*xlsxSource, error) {
-	f, err := excelize.OpenFile(path, excelize.Options{RawCellValue: true})
+	if err := checkZip(path); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenFile(path, excelize.Options{RawCellValue: true, UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: xmlInMemory})
 	if err != nil {
 		return nil, &FileError{Path: path, Reason: "not a readable XLSX workbook: " + err.Error()}
 	}

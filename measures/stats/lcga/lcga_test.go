@@ -502,3 +502,79 @@ func BenchmarkFit100k(b *testing.B) {
 		}
 	}
 }
+
+// TestClassifyReproducesFit: classifying the data a model was fitted on gives back the fit's
+// own posteriors, assignments, class sizes and entropy (the E-step at the optimum).
+func TestClassifyReproducesFit(t *testing.T) {
+	group, tt, y, _ := simulate(11, 600, 8, threeClasses)
+	n := 600
+	r, err := Fit(group, tt, y, n, Options{Seed: 3, Label: phq9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *r
+	wantPost := append([][]float64(nil), r.Posterior...)
+	wantN := make([]int, len(r.Classes))
+	for i, c := range r.Classes {
+		wantN[i] = c.N
+	}
+	if err := r.Classify(group, tt, y, n); err != nil {
+		t.Fatal(err)
+	}
+	for g := range wantPost {
+		for c := range wantPost[g] {
+			if math.Abs(r.Posterior[g][c]-wantPost[g][c]) > 1e-9 {
+				t.Fatalf("group %d class %d: posterior %v, fit %v", g, c, r.Posterior[g][c], wantPost[g][c])
+			}
+		}
+	}
+	for i, c := range r.Classes {
+		if c.N != wantN[i] {
+			t.Errorf("class %d: N %d, fit %d", i, c.N, wantN[i])
+		}
+	}
+	if math.Abs(r.Entropy-want.Entropy) > 1e-9 || r.Patients != want.Patients {
+		t.Errorf("entropy %v patients %d, fit %v %d", r.Entropy, r.Patients, want.Entropy, want.Patients)
+	}
+}
+
+// TestClassifyLargerSample: a model fitted on a random 20% of patients assigns all patients
+// to the planted classes as well as the full fit does (agreement ≥ 0.9).
+func TestClassifyLargerSample(t *testing.T) {
+	group, tt, y, truth := simulate(21, 3000, 8, threeClasses)
+	var sg []int
+	var st, sy []float64
+	idx := map[int]int{}
+	for i, g := range group {
+		if g%5 != 0 {
+			continue
+		}
+		if _, ok := idx[g]; !ok {
+			idx[g] = len(idx)
+		}
+		sg, st, sy = append(sg, idx[g]), append(st, tt[i]), append(sy, y[i])
+	}
+	r, err := Fit(sg, st, sy, len(idx), Options{Seed: 1, Label: phq9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.K != 3 {
+		t.Fatalf("K = %d on the sample", r.K)
+	}
+	if err := r.Classify(group, tt, y, 3000); err != nil {
+		t.Fatal(err)
+	}
+	// Classes are sorted by slope ascending, as the planted ones are.
+	agree := 0
+	for g, c := range r.Assigned {
+		if c == truth[g] {
+			agree++
+		}
+	}
+	if frac := float64(agree) / 3000; frac < 0.9 {
+		t.Errorf("agreement %.3f < 0.9", frac)
+	}
+	if r.Patients != 3000 || r.Classes[0].N+r.Classes[1].N+r.Classes[2].N != 3000 {
+		t.Errorf("patients %d, sizes %v", r.Patients, r.Classes)
+	}
+}
