@@ -37,7 +37,9 @@ func OpenWarehouse(ctx context.Context, path, lake string, readOnly bool) (*Ware
 		lake = filepath.Join(filepath.Dir(path), "lake")
 	}
 	w := &Warehouse{Path: path, Lake: lake, ReadOnly: readOnly}
-	dsn := path + "?threads=2"
+	// DuckDB keeps its own memory outside the Go heap; the limit keeps the process flat as
+	// inputs grow (DuckDB spills to a temporary directory beside the file past it).
+	dsn := path + "?threads=2&memory_limit=400MB"
 	if readOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("open warehouse: %w", err)
