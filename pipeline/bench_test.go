@@ -96,3 +96,25 @@ func BenchmarkIngestVsDuckDB(b *testing.B) {
 		b.ReportMetric(ours.Seconds()/duck.Seconds(), "ratio")
 	}
 }
+
+// BenchmarkAnalyze times analyze alone on an ingested warehouse given by KAPSTAT_BENCH_DB
+// (skipped without it), e.g. after `kapstat ingest --db /tmp/k.duckdb ...`:
+//
+//	KAPSTAT_BENCH_DB=/tmp/k.duckdb go test ./pipeline -run '^$' -bench Analyze -benchtime 1x
+func BenchmarkAnalyze(b *testing.B) {
+	db := os.Getenv("KAPSTAT_BENCH_DB")
+	if db == "" {
+		b.Skip("set KAPSTAT_BENCH_DB to an ingested warehouse")
+	}
+	ctx := context.Background()
+	w, err := OpenWarehouse(ctx, db, "", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
