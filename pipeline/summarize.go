@@ -126,6 +126,9 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 				e := &m.episodes[byPatient[m.trajPatients[g]]]
 				e.blupA, e.blupB, e.hasBLUP = b.Intercept, b.Slope, true
 			}
+			// Per-patient BLUPs live in the trajectory_blups table and the export, not in
+			// the analysis JSON (a million patients would make it hundreds of megabytes).
+			fit.BLUPs = nil
 			mr.Trajectory = fit
 		}
 		// Trajectory classes (SPEC 6.11).
