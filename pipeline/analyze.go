@@ -280,11 +280,27 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	w.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&undated)
 	a.DatesAvailable = undated == 0
 
+	// Size the per-instrument arrays from the warehouse up front: at a million patients the
+	// doubling slack of append would cost as much memory as the data.
+	sizes := map[string][2]int{}
+	if rows, err := w.db.QueryContext(ctx, `SELECT instrument, count(DISTINCT patient_id), count(*) FROM assessments
+		WHERE date IS NULL OR date <= CAST(? AS DATE) GROUP BY ALL`, asOf); err == nil {
+		for rows.Next() {
+			var code string
+			var p, n int
+			if rows.Scan(&code, &p, &n) == nil {
+				sizes[code] = [2]int{p, n}
+			}
+		}
+		rows.Close()
+	}
 	md := map[string]*measureData{}
 	for _, code := range cfg.InstrumentCodes() {
 		in := cfg.Instrument(code)
+		sz := sizes[code]
 		md[code] = &measureData{in: in, th: outcome.Thresholds{Cutoff: in.Cutoff, Remission: in.Remission, ReliableChange: in.ReliableChange},
-			weeks: map[int][]float64{}}
+			weeks: map[int][]float64{}, episodes: make([]episode, 0, sz[0]), trajPatients: make([]int32, 0, sz[0]),
+			trajGroup: make([]int, 0, sz[1]), trajT: make([]float64, 0, sz[1]), trajY: make([]float64, 0, sz[1])}
 	}
 	var dims [nDims]dict
 	var pidx patientIndex
