@@ -426,33 +426,17 @@ type kmOutput struct {
 }
 
 func fitKM(t *modelTable, timeCol, eventCol, groupCol string) (any, error) {
-	tc, err := t.column(timeCol)
+	var extra []string
+	if groupCol != "" {
+		extra = []string{groupCol}
+	}
+	times, ev, f, cols, err := t.survival(timeCol, eventCol, extra)
 	if err != nil {
 		return nil, err
 	}
-	ec, err := t.column(eventCol)
-	if err != nil {
-		return nil, err
-	}
-	used := [][]string{tc, ec}
 	var gc []string
 	if groupCol != "" {
-		if gc, err = t.column(groupCol); err != nil {
-			return nil, err
-		}
-		used = append(used, gc)
-	}
-	f := t.filter(used...)
-	times, err := t.numbers(timeCol, tc, f, true)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := t.events(eventCol, ec, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(times) == 0 {
-		return nil, fmt.Errorf("%s: no rows with a time and an event", t.path)
+		gc = cols[0]
 	}
 	out := kmOutput{RowsSkipped: f.skipped}
 	if gc == nil {
@@ -509,33 +493,9 @@ func (o coxOutput) MarshalJSON() ([]byte, error) {
 }
 
 func fitCox(t *modelTable, timeCol, eventCol string, covariates []string) (any, error) {
-	tc, err := t.column(timeCol)
+	times, ev, f, covCols, err := t.survival(timeCol, eventCol, covariates)
 	if err != nil {
 		return nil, err
-	}
-	ec, err := t.column(eventCol)
-	if err != nil {
-		return nil, err
-	}
-	used := [][]string{tc, ec}
-	covCols := make([][]string, len(covariates))
-	for k, name := range covariates {
-		if covCols[k], err = t.column(name); err != nil {
-			return nil, err
-		}
-		used = append(used, covCols[k])
-	}
-	f := t.filter(used...)
-	times, err := t.numbers(timeCol, tc, f, true)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := t.events(eventCol, ec, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(times) == 0 {
-		return nil, fmt.Errorf("%s: no rows with a time, an event and every covariate", t.path)
 	}
 	d := stats.NewDesign(len(times))
 	for k, name := range covariates {
@@ -582,4 +542,40 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// survival reads the time and event columns and the extra columns a survival model uses,
+// keeping the rows where all of them are given (f), and checks times and events.
+func (t *modelTable) survival(timeCol, eventCol string, extra []string) (times []float64, ev []bool, f *rowFilter, cols [][]string, err error) {
+	tc, err := t.column(timeCol)
+	if err != nil {
+		return nil, nil, f, nil, err
+	}
+	ec, err := t.column(eventCol)
+	if err != nil {
+		return nil, nil, f, nil, err
+	}
+	used := [][]string{tc, ec}
+	cols = make([][]string, len(extra))
+	for k, name := range extra {
+		if cols[k], err = t.column(name); err != nil {
+			return nil, nil, f, nil, err
+		}
+		used = append(used, cols[k])
+	}
+	f = t.filter(used...)
+	if times, err = t.numbers(timeCol, tc, f, true); err != nil {
+		return nil, nil, f, nil, err
+	}
+	if ev, err = t.events(eventCol, ec, f); err != nil {
+		return nil, nil, f, nil, err
+	}
+	if len(times) == 0 {
+		what := "a time and an event"
+		if len(extra) > 0 {
+			what = "a time, an event and every " + strings.Join(extra, ", ")
+		}
+		return nil, nil, f, nil, fmt.Errorf("%s: no rows with %s", t.path, what)
+	}
+	return times, ev, f, cols, nil
 }
