@@ -97,7 +97,8 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			if err := appendAll("episodes", func(app *duckdb.Appender) error {
 				for i := range m.episodes {
 					e := &m.episodes[i]
-					r := &e.res
+					res := e.result()
+					r := &res
 					var bd, b, ed, en, ch, rc, cls, post driver.Value
 					if r.HasBaseline {
 						bd, b = int32(r.BaselineDay), int16(r.Baseline)
@@ -121,7 +122,7 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			if err := appendAll("relapse", func(app *duckdb.Appender) error {
 				for i := range m.episodes {
 					e := &m.episodes[i]
-					r := e.relapse
+					r := e.relapseResult()
 					if r.Reason == "no_baseline" || r.Reason == "not_eligible" {
 						continue
 					}
@@ -143,7 +144,7 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			if err := appendAll("trajectory_blups", func(app *duckdb.Appender) error {
 				for i := range m.episodes {
 					e := &m.episodes[i]
-					if e.hasBLUP {
+					if e.has(fBLUP) {
 						if err := app.AppendRow(ids[e.patient], code, e.blupA, nullable(e.blupB)); err != nil {
 							return err
 						}

@@ -174,17 +174,93 @@ func nullNaN(v float64) any {
 	return v
 }
 
-// episode is one patient × instrument, compact: the rows of the outcomes table.
+// episode is one patient × instrument: the rows of the episodes and relapse tables. It is
+// kept packed (72 bytes rather than 200 for the two result structs) because a million-patient
+// analysis holds over two million of them; result and relapseResult unpack it.
 type episode struct {
-	patient   int32
-	groups    [nDims]int16 // index into the dimension's labels
-	res       outcome.EpisodeResult
-	relapse   outcome.RelapseResult
-	class     int8
-	posterior float64
-	blupA     float64
-	blupB     float64
-	hasBLUP   bool
+	patient              int32
+	groups               [nDims]int16 // index into the dimension's labels
+	baselineDay, endDay  int32
+	responseDay, relTime int32
+	baseline, endpoint   int16
+	flags                uint16
+	reason, rc, relapse  uint8 // codes into codeText
+	class                int8
+	posterior            float64
+	blupA, blupB         float64
+}
+
+const (
+	fHasBaseline = 1 << iota
+	fHasEndpoint
+	fEligible
+	fResponse
+	fRemission
+	fAtRisk
+	fEvent
+	fBLUP
+)
+
+// codeText holds the reason and category strings episodes refer to by index.
+var codeText = []string{"", outcome.ReasonNoBaseline, outcome.ReasonNoEndpoint, outcome.ReasonNotEligible,
+	outcome.ReasonNoResponse, outcome.ReasonNoFollowUp, outcome.Recovered, outcome.Improved, outcome.Unchanged,
+	outcome.Deteriorated}
+
+var codeOf = func() map[string]uint8 {
+	m := make(map[string]uint8, len(codeText))
+	for i, s := range codeText {
+		m[s] = uint8(i)
+	}
+	return m
+}()
+
+// code returns the index of s in codeText; a string the outcome package added later and
+// this table lacks is a programming error caught by the tests.
+func code(s string) uint8 {
+	c, ok := codeOf[s]
+	if !ok {
+		panic("pipeline: no code for " + s)
+	}
+	return c
+}
+
+func (e *episode) set(r outcome.EpisodeResult, rl outcome.RelapseResult) {
+	e.baselineDay, e.endDay = int32(r.BaselineDay), int32(r.EndpointDay)
+	e.baseline, e.endpoint = int16(r.Baseline), int16(r.Endpoint)
+	e.reason, e.rc, e.relapse = code(r.Reason), code(r.ReliableChange), code(rl.Reason)
+	e.responseDay, e.relTime = int32(rl.ResponseDay), int32(rl.Time)
+	for _, f := range []struct {
+		on  bool
+		bit uint16
+	}{{r.HasBaseline, fHasBaseline}, {r.HasEndpoint, fHasEndpoint}, {r.Eligible, fEligible}, {r.Response, fResponse},
+		{r.Remission, fRemission}, {rl.AtRisk, fAtRisk}, {rl.Event, fEvent}} {
+		if f.on {
+			e.flags |= f.bit
+		}
+	}
+}
+
+func (e *episode) has(bit uint16) bool { return e.flags&bit != 0 }
+
+func (e *episode) change() int {
+	if !e.has(fHasEndpoint) {
+		return 0
+	}
+	return int(e.endpoint) - int(e.baseline)
+}
+
+// result unpacks the episode's outcome.
+func (e *episode) result() outcome.EpisodeResult {
+	return outcome.EpisodeResult{Reason: codeText[e.reason], HasBaseline: e.has(fHasBaseline), BaselineDay: int(e.baselineDay),
+		Baseline: int(e.baseline), HasEndpoint: e.has(fHasEndpoint), EndpointDay: int(e.endDay), Endpoint: int(e.endpoint),
+		Change: e.change(), Eligible: e.has(fEligible), Response: e.has(fResponse),
+		Remission: e.has(fRemission), ReliableChange: codeText[e.rc]}
+}
+
+// relapseResult unpacks the episode's relapse derivation.
+func (e *episode) relapseResult() outcome.RelapseResult {
+	return outcome.RelapseResult{AtRisk: e.has(fAtRisk), Reason: codeText[e.relapse], ResponseDay: int(e.responseDay),
+		Time: int(e.relTime), Event: e.has(fEvent)}
 }
 
 // Group dimensions of SPEC 6.12, in report order.
@@ -225,11 +301,18 @@ type measureData struct {
 	th       outcome.Thresholds
 	patients int
 	episodes []episode
-	// trajectory observations: group = position in trajPatients
+	// trajectory observations: group = position in trajEpisodes
 	trajGroup    []int
 	trajT, trajY []float64
-	trajPatients []int32 // patient index per trajectory group
-	weeks        map[int][]float64
+	trajEpisodes []int32 // episode index per trajectory group
+	weeks        map[int]*weekSums
+}
+
+// weekSums accumulates one week's scores: count, sum and sum of squares (integer scores
+// keep them exact), so weekly means need no list of values.
+type weekSums struct {
+	n          int
+	sum, sumSq float64
 }
 
 type patientIndex struct {
@@ -299,126 +382,142 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		in := cfg.Instrument(code)
 		sz := sizes[code]
 		md[code] = &measureData{in: in, th: outcome.Thresholds{Cutoff: in.Cutoff, Remission: in.Remission, ReliableChange: in.ReliableChange},
-			weeks: map[int][]float64{}, episodes: make([]episode, 0, sz[0]), trajPatients: make([]int32, 0, sz[0]),
+			weeks: map[int]*weekSums{}, episodes: make([]episode, 0, sz[0]), trajEpisodes: make([]int32, 0, sz[0]),
 			trajGroup: make([]int, 0, sz[1]), trajT: make([]float64, 0, sz[1]), trajY: make([]float64, 0, sz[1])}
 	}
 	var dims [nDims]dict
 	var pidx patientIndex
 
-	aRows, err := w.db.QueryContext(ctx, `SELECT patient_id, instrument, day, total, clinic_id, coalesce(item_9, -1), date IS NOT NULL
-		FROM assessments WHERE date IS NULL OR date <= CAST(? AS DATE) ORDER BY patient_id, instrument, day`, asOf)
+	// Patients are read in ranges of patient ids: the driver materialises a query's whole
+	// result, so one ordered query over a million patients would hold gigabytes outside the
+	// Go heap. Each range is one pair of ordered queries, merged patient by patient.
+	bounds, err := w.patientBounds(ctx, asOf, analyzeChunk)
 	if err != nil {
-		return nil, fmt.Errorf("analyze: %w", err)
+		return nil, err
 	}
-	defer aRows.Close()
-	sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL
-		FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE) ORDER BY patient_id, day, session_type, route`, asOf)
-	if err != nil {
-		return nil, fmt.Errorf("analyze: %w", err)
-	}
-	defer sRows.Close()
-
-	as := newStream(aRows, func(r *sql.Rows, id *string) (scoreRow, error) {
-		var s scoreRow
-		err := r.Scan(id, &s.instrument, &s.day, &s.total, &s.clinic, &s.item9, &s.hasDate)
-		return s, err
-	})
-	ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
-		var s sessionRow
-		err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate)
-		s.s.Day = int(s.day)
-		return s, err
-	})
 	quarters := map[string]bool{}
 	var scoreBuf []outcome.Score
-	for {
-		id, ok := nextID(as, ss)
-		if !ok {
-			break
+	for ci := range bounds {
+		where, args := " AND patient_id >= ?", []any{asOf, bounds[ci]}
+		if ci+1 < len(bounds) {
+			where += " AND patient_id < ?"
+			args = append(args, bounds[ci+1])
 		}
-		scores, err := as.take(id)
+		aRows, err := w.db.QueryContext(ctx, `SELECT patient_id, instrument, day, total, clinic_id, coalesce(item_9, -1), date IS NOT NULL
+			FROM assessments WHERE (date IS NULL OR date <= CAST(? AS DATE))`+where+` ORDER BY patient_id, instrument, day`, args...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		sessRows, err := ss.take(id)
+		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL
+			FROM sessions WHERE (date IS NULL OR date <= CAST(? AS DATE))`+where+` ORDER BY patient_id, day, session_type, route`, args...)
 		if err != nil {
-			return nil, err
+			aRows.Close()
+			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		a.Cohort.Patients++
-		sessions := make([]outcome.Session, len(sessRows))
-		for i, s := range sessRows {
-			sessions[i] = s.s
-		}
-		first := 0
-		if len(scores) > 0 {
-			first = int(scores[0].day)
-			for _, s := range scores {
-				first = min(first, int(s.day))
+
+		as := newStream(aRows, func(r *sql.Rows, id *string) (scoreRow, error) {
+			var s scoreRow
+			err := r.Scan(id, &s.instrument, &s.day, &s.total, &s.clinic, &s.item9, &s.hasDate)
+			return s, err
+		})
+		ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
+			var s sessionRow
+			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate)
+			s.s.Day = int(s.day)
+			return s, err
+		})
+		for {
+			id, ok := nextID(as, ss)
+			if !ok {
+				break
 			}
-		}
-		index, ok, reason := outcome.IndexDay(sessions, anySessions, first, len(scores) > 0)
-		if !ok {
-			a.Cohort.Excluded[reason]++
-			continue
-		}
-		a.Cohort.Treated++
-		pi := int32(len(pidx.ids))
-		pidx.ids = append(pidx.ids, id)
-		// Clinic of the baseline assessment (assessment-only mode): the latest score of any
-		// instrument in the baseline window.
-		baseClinic, baseDay := "", math.MinInt
-		for _, s := range scores {
-			d := int(s.day)
-			if d >= index-p.BaselineDays && d <= index && d >= baseDay {
-				baseClinic, baseDay = s.clinic, d
+			scores, err := as.take(id)
+			if err != nil {
+				return nil, err
 			}
-		}
-		g := outcome.GroupsOf(sessions, index, baseClinic, p)
-		q := outcome.Unknown
-		if a.DatesAvailable {
-			q = outcome.EpisodeQuarter(index, p)
-			quarters[q] = true
-		}
-		var gid [nDims]int16
-		for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
-			gid[d] = dims[d].id(label)
-		}
-		// Safety: the latest PHQ-9 of the patient.
-		var lastPHQ *scoreRow
-		for i := range scores {
-			if scores[i].instrument == "PHQ9" {
-				lastPHQ = &scores[i]
+			sessRows, err := ss.take(id)
+			if err != nil {
+				return nil, err
 			}
-		}
-		if lastPHQ != nil && lastPHQ.item9 > 0 {
-			f := SafetyFlag{PatientID: id, ClinicID: lastPHQ.clinic, Day: lastPHQ.day, Item9: lastPHQ.item9, Total: lastPHQ.total}
-			if lastPHQ.hasDate {
-				f.Date = DayDate(lastPHQ.day).Format("2006-01-02")
+			a.Cohort.Patients++
+			sessions := make([]outcome.Session, len(sessRows))
+			for i, s := range sessRows {
+				sessions[i] = s.s
 			}
-			a.Safety = append(a.Safety, f)
-		}
-		for lo := 0; lo < len(scores); {
-			hi := lo
-			for hi < len(scores) && scores[hi].instrument == scores[lo].instrument {
-				hi++
+			first := 0
+			if len(scores) > 0 {
+				first = int(scores[0].day)
+				for _, s := range scores {
+					first = min(first, int(s.day))
+				}
 			}
-			m := md[scores[lo].instrument]
-			scoreBuf = scoreBuf[:0]
-			for _, s := range scores[lo:hi] {
-				scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
-			}
-			lo = hi
-			if m == nil {
+			index, ok, reason := outcome.IndexDay(sessions, anySessions, first, len(scores) > 0)
+			if !ok {
+				a.Cohort.Excluded[reason]++
 				continue
 			}
-			m.add(pi, gid, index, scoreBuf, p)
+			a.Cohort.Treated++
+			pi := int32(len(pidx.ids))
+			pidx.ids = append(pidx.ids, id)
+			// Clinic of the baseline assessment (assessment-only mode): the latest score of any
+			// instrument in the baseline window.
+			baseClinic, baseDay := "", math.MinInt
+			for _, s := range scores {
+				d := int(s.day)
+				if d >= index-p.BaselineDays && d <= index && d >= baseDay {
+					baseClinic, baseDay = s.clinic, d
+				}
+			}
+			g := outcome.GroupsOf(sessions, index, baseClinic, p)
+			q := outcome.Unknown
+			if a.DatesAvailable {
+				q = outcome.EpisodeQuarter(index, p)
+				quarters[q] = true
+			}
+			var gid [nDims]int16
+			for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
+				gid[d] = dims[d].id(label)
+			}
+			// Safety: the latest PHQ-9 of the patient.
+			var lastPHQ *scoreRow
+			for i := range scores {
+				if scores[i].instrument == "PHQ9" {
+					lastPHQ = &scores[i]
+				}
+			}
+			if lastPHQ != nil && lastPHQ.item9 > 0 {
+				f := SafetyFlag{PatientID: id, ClinicID: lastPHQ.clinic, Day: lastPHQ.day, Item9: lastPHQ.item9, Total: lastPHQ.total}
+				if lastPHQ.hasDate {
+					f.Date = DayDate(lastPHQ.day).Format("2006-01-02")
+				}
+				a.Safety = append(a.Safety, f)
+			}
+			for lo := 0; lo < len(scores); {
+				hi := lo
+				for hi < len(scores) && scores[hi].instrument == scores[lo].instrument {
+					hi++
+				}
+				m := md[scores[lo].instrument]
+				scoreBuf = scoreBuf[:0]
+				for _, s := range scores[lo:hi] {
+					scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
+				}
+				lo = hi
+				if m == nil {
+					continue
+				}
+				m.add(pi, gid, index, scoreBuf, p)
+			}
 		}
-	}
-	if err := as.err(); err != nil {
-		return nil, err
-	}
-	if err := ss.err(); err != nil {
-		return nil, err
+		aErr, sErr := as.err(), ss.err()
+		aRows.Close()
+		sRows.Close()
+		if aErr != nil {
+			return nil, aErr
+		}
+		if sErr != nil {
+			return nil, sErr
+		}
 	}
 	for q := range quarters {
 		a.Quarters = append(a.Quarters, q)
@@ -449,19 +548,25 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 func (m *measureData) add(pi int32, gid [nDims]int16, index int, scores []outcome.Score, p outcome.Params) {
 	m.patients++
 	e := episode{patient: pi, groups: gid, class: -1}
-	e.res = outcome.Episode(index, scores, m.th, p)
-	e.relapse = outcome.Relapse(index, scores, m.th, p)
-	if e.res.HasBaseline {
+	res := outcome.Episode(index, scores, m.th, p)
+	e.set(res, outcome.Relapse(index, scores, m.th, p))
+	if res.HasBaseline {
 		pts := outcome.Trajectory(index, scores, p)
-		grp := len(m.trajPatients)
-		m.trajPatients = append(m.trajPatients, pi)
+		grp := len(m.trajEpisodes)
+		m.trajEpisodes = append(m.trajEpisodes, int32(len(m.episodes)))
 		for i, pt := range pts {
 			m.trajGroup = append(m.trajGroup, grp)
 			m.trajT = append(m.trajT, pt.T)
 			m.trajY = append(m.trajY, float64(pt.Total))
 			// Weekly means count each patient once a week: the last score of the week.
 			if i+1 == len(pts) || pts[i+1].Week != pt.Week {
-				m.weeks[pt.Week] = append(m.weeks[pt.Week], float64(pt.Total))
+				ws := m.weeks[pt.Week]
+				if ws == nil {
+					ws = &weekSums{}
+					m.weeks[pt.Week] = ws
+				}
+				v := float64(pt.Total)
+				ws.n, ws.sum, ws.sumSq = ws.n+1, ws.sum+v, ws.sumSq+v*v
 			}
 		}
 	}
@@ -577,4 +682,34 @@ func (rows KMRows) MarshalJSON() ([]byte, error) {
 			"std_err": nullNaN(r.StdErr), "lower95": nullNaN(r.Lower95), "upper95": nullNaN(r.Upper95)}
 	}
 	return jsonMarshal(out)
+}
+
+// analyzeChunk is the number of patients analyze reads per pair of queries.
+var analyzeChunk = 50000
+
+// patientBounds returns the first patient id of every run of n patients (in id order) among
+// the rows in force as of asOf: the ranges analyze reads one at a time. No patients gives one
+// range that holds nothing.
+func (w *Warehouse) patientBounds(ctx context.Context, asOf string, n int) ([]string, error) {
+	rows, err := w.db.QueryContext(ctx, `SELECT patient_id FROM (
+		SELECT patient_id, row_number() OVER (ORDER BY patient_id) - 1 AS r FROM (
+			SELECT patient_id FROM assessments WHERE date IS NULL OR date <= CAST(? AS DATE)
+			UNION SELECT patient_id FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE)))
+		WHERE r % ? = 0 ORDER BY patient_id`, asOf, asOf, n)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out, rows.Err()
 }

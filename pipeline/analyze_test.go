@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -234,5 +235,36 @@ func TestClassSample(t *testing.T) {
 	b, _ := w.Analyze(ctx, AnalyzeOptions{Config: cfg})
 	if fmt.Sprint(b.Measures["PHQ9"].Classes.Classes) != fmt.Sprint(m.Classes.Classes) {
 		t.Error("rerun gave other classes")
+	}
+}
+
+// TestAnalyzeChunks: reading patients in many small id ranges gives the same analysis as
+// reading them in one.
+func TestAnalyzeChunks(t *testing.T) {
+	w, dir := openTemp(t)
+	if _, err := synth.Write(filepath.Join(dir, "c"), synth.Config{Patients: 500, Seed: 9, End: testAsOf, BadRows: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := w.Ingest(ctx, []string{filepath.Join(dir, "c", "assessments.csv"), filepath.Join(dir, "c", "sessions.csv")}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	run := func(chunk int) string {
+		old := analyzeChunk
+		analyzeChunk = chunk
+		defer func() { analyzeChunk = old }()
+		a, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(a)
+		return string(b)
+	}
+	one, many := run(100000), run(37)
+	if one != many {
+		t.Error("analysis read in 37-patient ranges differs from one read in a single range")
+	}
+	if !strings.Contains(one, `"patients":500`) {
+		t.Error("cohort size missing")
 	}
 }

@@ -61,7 +61,8 @@ func tallyOf(eps []episode, keep func(*episode) bool) *tally {
 		if keep != nil && !keep(e) {
 			continue
 		}
-		r := &e.res
+		res := e.result()
+		r := &res
 		if !r.HasBaseline {
 			continue
 		}
@@ -94,7 +95,7 @@ func tallyOf(eps []episode, keep func(*episode) bool) *tally {
 func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict, ids []string) (*MeasureResult, error) {
 	mr := &MeasureResult{Instrument: m.in.Code, Name: m.in.Name, Patients: m.patients, Excluded: map[string]int{}}
 	for i := range m.episodes {
-		if r := m.episodes[i].res.Reason; r != "" {
+		if r := codeText[m.episodes[i].reason]; r != "" {
 			mr.Excluded[r]++
 		}
 	}
@@ -109,22 +110,19 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 	mr.ReliableChange = t.rc
 
 	// Trajectory: the mixed model over baseline and acute-window scores (SPEC 6.10).
-	if len(m.trajPatients) > 0 {
-		names := make([]string, len(m.trajPatients))
-		for i, pi := range m.trajPatients {
-			names[i] = ids[pi]
+	if len(m.trajEpisodes) > 0 {
+		names := make([]string, len(m.trajEpisodes))
+		for i, ei := range m.trajEpisodes {
+			names[i] = ids[m.episodes[ei].patient]
 		}
 		fit, err := stats.FitLMM(m.trajGroup, m.trajT, m.trajY, stats.LMMOptions{BLUPs: true, GroupNames: names})
 		if err != nil {
 			mr.TrajectoryNote = "mixed model not fitted: " + err.Error()
 		} else {
-			byPatient := map[int32]int{}
-			for i := range m.episodes {
-				byPatient[m.episodes[i].patient] = i
-			}
 			for g, b := range fit.BLUPs {
-				e := &m.episodes[byPatient[m.trajPatients[g]]]
-				e.blupA, e.blupB, e.hasBLUP = b.Intercept, b.Slope, true
+				e := &m.episodes[m.trajEpisodes[g]]
+				e.blupA, e.blupB = b.Intercept, b.Slope
+				e.flags |= fBLUP
 			}
 			// Per-patient BLUPs live in the trajectory_blups table and the export, not in
 			// the analysis JSON (a million patients would make it hundreds of megabytes).
@@ -137,15 +135,11 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 		if err != nil {
 			mr.ClassesNote = "trajectory classes not fitted: " + err.Error()
 		} else {
-			byPatient := map[int32]int{}
-			for i := range m.episodes {
-				byPatient[m.episodes[i].patient] = i
-			}
 			for g, c := range cls.Assigned {
 				if c < 0 {
 					continue
 				}
-				e := &m.episodes[byPatient[m.trajPatients[g]]]
+				e := &m.episodes[m.trajEpisodes[g]]
 				e.class, e.posterior = int8(c), cls.Posterior[g][c]
 			}
 			mr.Classes = cls
@@ -158,7 +152,8 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 	sort.Ints(weeks)
 	mr.Weekly = []Weekly{}
 	for _, w := range weeks {
-		ci, err := stats.MeanInterval(m.weeks[w])
+		ws := m.weeks[w]
+		ci, err := stats.MeanIntervalSums(ws.n, ws.sum, ws.sumSq)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +194,7 @@ func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 	var prog []string
 	for i := range m.episodes {
 		e := &m.episodes[i]
-		r := e.relapse
+		r := e.relapseResult()
 		if !r.AtRisk {
 			if r.Reason != outcome.ReasonNoBaseline && r.Reason != outcome.ReasonNotEligible {
 				rs.Excluded[r.Reason]++
@@ -212,7 +207,7 @@ func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 		}
 		times = append(times, float64(r.Time))
 		events = append(events, r.Event)
-		base = append(base, float64(e.res.Baseline))
+		base = append(base, float64(e.baseline))
 		prog = append(prog, dims[dimProgram].labels[e.groups[dimProgram]])
 	}
 	if rs.AtRisk == 0 {
@@ -308,7 +303,7 @@ func (m *measureData) fitClasses(cfg Config) (*lcga.Result, int, error) {
 		MaxK: cfg.MaxClasses, Starts: cfg.ClassStarts, Seed: cfg.Seed,
 		Label: lcga.LabelOptions{MeaningfulChange: float64(m.in.ReliableChange), Weeks: float64(cfg.AcuteDays) / 7},
 	}
-	n := len(m.trajPatients)
+	n := len(m.trajEpisodes)
 	if cfg.ClassSample == 0 || n <= cfg.ClassSample {
 		r, err := lcga.Fit(m.trajGroup, m.trajT, m.trajY, n, opt)
 		return r, n, err

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -80,6 +81,12 @@ func exitCode(err error) int {
 }
 
 func main() {
+	// A soft memory limit for the Go heap, so that a million-patient analysis collects
+	// garbage before doubling its heap (GOMEMLIMIT in the environment overrides it). DuckDB's
+	// own memory is capped separately (pipeline.OpenWarehouse).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

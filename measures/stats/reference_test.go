@@ -375,3 +375,26 @@ func TestEffectSizesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMeanIntervalSums: from sums, the same interval as from the values (integer scores).
+func TestMeanIntervalSums(t *testing.T) {
+	x := []float64{12, 7, 19, 3, 0, 27, 14, 14, 9, 5, 21, 11}
+	var s, ss float64
+	for _, v := range x {
+		s, ss = s+v, ss+v*v
+	}
+	want, _ := MeanInterval(x)
+	got, err := MeanIntervalSums(len(x), s, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]float64{{got.Mean, want.Mean}, {got.SD, want.SD}, {got.Lower95, want.Lower95}, {got.Upper95, want.Upper95}} {
+		if math.Abs(p[0]-p[1]) > 1e-12*math.Max(1, math.Abs(p[1])) {
+			t.Errorf("from sums %v, from values %v", p[0], p[1])
+		}
+	}
+	one, _ := MeanIntervalSums(1, 4, 16)
+	if one.Mean != 4 || !math.IsNaN(one.SD) || !math.IsNaN(one.Lower95) {
+		t.Errorf("n = 1: %+v", one)
+	}
+}
