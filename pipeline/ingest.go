@@ -245,16 +245,16 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 	// cls: one status per staged row. A key seen with more than one set of responses, in
 	// this file or against the warehouse, is a conflict for every row of this file holding it.
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
-		WITH k AS (SELECT ` + key + `, count(DISTINCT responses_hash) AS nd, min(source_line) AS first_line
+		WITH k AS (SELECT ` + key + `, min(responses_hash) <> max(responses_hash) AS differ, min(source_line) AS first_line
 		           FROM stg GROUP BY ALL),
 		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
 		                  any_value(source_line) AS line
 		           FROM ` + table + ` SEMI JOIN k USING (` + key + `) GROUP BY ALL)
 		SELECT s.source_line,
-		  CASE WHEN k.nd > 1 OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
+		  CASE WHEN k.differ OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
 		       WHEN e.hash IS NOT NULL OR s.source_line <> k.first_line THEN 'duplicate'
 		       ELSE 'accept' END AS status,
-		  CASE WHEN k.nd > 1 THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
+		  CASE WHEN k.differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
 		       WHEN e.hash IS NOT NULL AND e.hash <> s.responses_hash THEN 'differs from the warehouse row of file ' || e.file_id || ' line ' || e.line
 		  END AS detail
 		FROM stg s JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)`); err != nil {
@@ -272,7 +272,7 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 			session_type, route, dose_mg, program, setting, responses_hash`
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s
-		FROM stg JOIN cls USING (source_line) WHERE status = 'accept' ORDER BY source_line`, table, runID, sf.fileID, cols)); err != nil {
+		FROM stg JOIN cls USING (source_line) WHERE status = 'accept'`, table, runID, sf.fileID, cols)); err != nil {
 		return err
 	}
 	var raw string
@@ -332,6 +332,12 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return nil, fmt.Errorf("ingest: warehouse opened read-only")
 	}
 	started := opt.now()
+	// Ingest holds the Go side's staging buffers on top of DuckDB's: a lower DuckDB limit
+	// than the warehouse default keeps the whole process under 1 GiB at a million patients
+	// (DuckDB spills the rest to its temporary directory).
+	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '320MB'"); err != nil {
+		return nil, err
+	}
 	var runID, fileID int
 	if err := w.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1, coalesce(max(file_id), 0) FROM ingest_runs`).Scan(&runID, &fileID); err != nil {
 		return nil, err
