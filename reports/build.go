@@ -337,8 +337,14 @@ const (
 )
 
 func (b *builder) byGroup() *Sheet {
-	s := &Sheet{Name: "Outcomes by group", Title: b.title() + " — Outcomes by group"}
-	s.Intro = b.intro("Each table repeats the key numbers of the Summary for groups of patients. Groups come from the first dosing session; the quarter is the one in which the acute outcome became known (first dose + acute window).")
+	return b.groupedSheet("Outcomes by group", "Each table repeats the key numbers of the Summary for groups of patients. Groups come from the first dosing session; the quarter is the one in which the acute outcome became known (first dose + acute window).", b.groupTable)
+}
+
+// groupedSheet is a sheet of one table per instrument over the group dimensions, each
+// instrument on its own printed page, the first table's header frozen.
+func (b *builder) groupedSheet(name, intro string, table func(*pipeline.MeasureResult) *Table) *Sheet {
+	s := &Sheet{Name: name, Title: b.title() + " — " + name}
+	s.Intro = b.intro(intro)
 	if len(b.a.Quarters) == 0 {
 		s.Blocks = append(s.Blocks, &Paragraph{Text: quartersUnavailable, Bold: true})
 	}
@@ -346,7 +352,7 @@ func (b *builder) byGroup() *Sheet {
 		if i > 0 {
 			s.Blocks = append(s.Blocks, PageBreak{})
 		}
-		t := b.groupTable(m)
+		t := table(m)
 		if s.Freeze == nil {
 			s.Freeze = t
 		}

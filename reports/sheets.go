@@ -284,22 +284,7 @@ func (b *builder) countText(n int, what string) string {
 var rcCategories = []string{"recovered", "improved", "unchanged", "deteriorated"}
 
 func (b *builder) reliableChange() *Sheet {
-	s := &Sheet{Name: "Reliable change", Title: b.title() + " — Reliable change"}
-	s.Intro = b.intro("Patients with a baseline and an end-of-treatment score, sorted into Jacobson–Truax categories: did they change by more than the questionnaire's measurement error?")
-	if len(b.a.Quarters) == 0 {
-		s.Blocks = append(s.Blocks, &Paragraph{Text: quartersUnavailable, Bold: true})
-	}
-	for i, m := range b.instruments() {
-		if i > 0 {
-			s.Blocks = append(s.Blocks, PageBreak{})
-		}
-		t := b.rcTable(m)
-		if s.Freeze == nil {
-			s.Freeze = t
-		}
-		s.Blocks = append(s.Blocks, t)
-	}
-	return s
+	return b.groupedSheet("Reliable change", "Patients with a baseline and an end-of-treatment score, sorted into Jacobson–Truax categories: did they change by more than the questionnaire's measurement error?", b.rcTable)
 }
 
 func (b *builder) rcTable(m *pipeline.MeasureResult) *Table {
