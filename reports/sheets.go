@@ -546,7 +546,11 @@ func (b *builder) methods() *Sheet {
 	add("Remission", "end score below the remission threshold", src["Remission"])
 	add("Relapse", "first follow-up score at or above the cutoff, confirmed by the next", src["Relapse"])
 	add("Relapse-free reported at (relapse_days)", strings.Join(days, ", ")+" days", "kapstat definition")
-	add("Trajectory classes (max_classes, class_starts, seed)", fmt.Sprintf("up to %d classes, %d starts, seed %d", cfg.MaxClasses, cfg.ClassStarts, cfg.Seed), "kapstat definition")
+	sample := "estimated on all patients"
+	if cfg.ClassSample > 0 {
+		sample = fmt.Sprintf("estimated on a seeded random sample of %d patients when there are more, then every patient assigned to its most probable class", cfg.ClassSample)
+	}
+	add("Trajectory classes (max_classes, class_starts, class_sample, seed)", fmt.Sprintf("up to %d classes, %d starts, %s, seed %d", cfg.MaxClasses, cfg.ClassStarts, sample, cfg.Seed), "kapstat definition")
 	add("Reliable change categories", "recovered, improved, no reliable change, deteriorated", src["Reliable change categories"])
 	supp := "not applied (internal edition)"
 	if b.external {
