@@ -123,3 +123,23 @@ func TestIngestMappedExports(t *testing.T) {
 		})
 	}
 }
+
+// TestMappedFindingsNameSourceColumns: a quarantined row of a mapped file names the user's
+// column beside the canonical one.
+func TestMappedFindingsNameSourceColumns(t *testing.T) {
+	opt := testOptions()
+	opt.Map = filepath.Join(mapsDir, "redcap", "map.toml")
+	_, findings, err := Validate(context.Background(), []string{filepath.Join(mapsDir, "redcap", "export.csv")}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range findings {
+		got = append(got, fmt.Sprintf("%d %s %s", f.Line, f.Column, f.Reason))
+	}
+	// Line 5: PHQ-9 item 2 is "1.5" and GAD-7 item 7 is the unknown code 5 (export.csv).
+	want := []string{"4  too_many_missing", "5 phq9_2 (item_2) not_integer", "5 gad7_7 (item_7) not_integer"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("findings %q, want %q", got, want)
+	}
+}

@@ -135,6 +135,10 @@ func (rc *rowChecker) field(rec Record, col string) string {
 }
 
 func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
+	// In a mapped file, name the user's column beside the canonical one: "phq9_2 (item_2)".
+	if i, ok := rc.cols[col]; ok && i < len(rec.Columns) && rec.Columns[i] != "" && rec.Columns[i] != col {
+		col = rec.Columns[i] + " (" + col + ")"
+	}
 	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rec.Raw())}
 }
 

@@ -29,6 +29,7 @@ type cell struct {
 type plan struct {
 	cells []cell
 	wide  bool
+	cols  []string // the source column of each field ("" for a constant)
 }
 
 // mapped reads a file through a Map.
@@ -209,6 +210,15 @@ func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 	for i, h := range raw {
 		r.guard.checked[i] = !dropped[fold(h)]
 	}
+	for p := range r.plans {
+		cols := make([]string, len(r.plans[p].cells))
+		for i, c := range r.plans[p].cells {
+			if c.src >= 0 && c.src < len(raw) {
+				cols[i] = strings.TrimSpace(raw[c.src])
+			}
+		}
+		r.plans[p].cols = cols
+	}
 	r.buf = make([]string, len(r.hdr))
 	r.next = len(r.plans)
 	return r, nil
@@ -236,7 +246,7 @@ func (r *mapped) Next() (Record, error) {
 			r.next++
 			if r.fill(p) {
 				r.emitted = true
-				return Record{Line: r.line, Fields: r.buf, Source: r.source}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.source, Columns: p.cols}, nil
 			}
 		}
 		if r.pending && !r.emitted {
@@ -247,7 +257,7 @@ func (r *mapped) Next() (Record, error) {
 			r.pending = false
 			if len(r.plans) > 0 {
 				r.fill(&r.plans[0])
-				return Record{Line: r.line, Fields: r.buf, Source: r.source}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.source, Columns: r.plans[0].cols}, nil
 			}
 		}
 		r.pending = false

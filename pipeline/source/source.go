@@ -40,6 +40,10 @@ type Record struct {
 	Fields []string
 	// Source is the source row as read. Every record unpivoted from one wide row shares it.
 	Source []string
+	// Columns names, for a mapped file, the source column each field came from ("" for a
+	// constant), so that a finding can point at the column the user's file has. Nil for files
+	// in the canonical format.
+	Columns []string
 }
 
 // Raw returns the source row CSV-encoded, for the quarantine table. It is computed on demand
