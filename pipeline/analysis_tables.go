@@ -206,9 +206,9 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			}
 		}
 		rows := append([]GroupOutcome{{Dimension: "all", Group: "all", WithBaseline: mr.WithBaseline, WithEndpoint: mr.WithEndpoint,
-			Eligible: mr.Eligible, Change: describe(nil), Response: mr.Response, ResponseITT: mr.ResponseITT, Remission: mr.Remission,
+			Eligible: mr.Eligible, Change: stats.Summary{N: mr.Change.N, Mean: mr.Change.Mean, SD: mr.Change.SD},
+			Response: mr.Response, ResponseITT: mr.ResponseITT, Remission: mr.Remission,
 			ReliableChange: mr.ReliableChange}}, mr.ByGroup...)
-		rows[0].Change.N, rows[0].Change.Mean, rows[0].Change.SD = mr.Change.N, mr.Change.Mean, mr.Change.SD
 		for _, g := range rows {
 			if err := exec(`INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, code, g.Dimension, g.Group,
 				g.WithBaseline, g.WithEndpoint, g.Eligible, nullable(g.Change.Mean), nullable(g.Change.SD), g.Response.N, g.Response.Events,

@@ -315,10 +315,6 @@ type weekSums struct {
 	sum, sumSq float64
 }
 
-type patientIndex struct {
-	ids []string
-}
-
 // scoreRow is one assessment as analyze reads it.
 type scoreRow struct {
 	instrument string
@@ -386,7 +382,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			trajGroup: make([]int, 0, sz[1]), trajT: make([]float64, 0, sz[1]), trajY: make([]float64, 0, sz[1])}
 	}
 	var dims [nDims]dict
-	var pidx patientIndex
+	var ids []string // patient id per treated patient; episodes refer to them by index
 
 	// Patients are read in ranges of patient ids: the driver materialises a query's whole
 	// result, so one ordered query over a million patients would hold gigabytes outside the
@@ -457,8 +453,8 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				continue
 			}
 			a.Cohort.Treated++
-			pi := int32(len(pidx.ids))
-			pidx.ids = append(pidx.ids, id)
+			pi := int32(len(ids))
+			ids = append(ids, id)
 			// Clinic of the baseline assessment (assessment-only mode): the latest score of any
 			// instrument in the baseline window.
 			baseClinic, baseDay := "", math.MinInt
@@ -529,7 +525,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if m.patients == 0 {
 			continue
 		}
-		mr, err := m.summarize(cfg, p, &dims, pidx.ids)
+		mr, err := m.summarize(cfg, p, &dims, ids)
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
 		}
@@ -537,7 +533,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	a.SafetyFlags = len(a.Safety)
 	if opt.Write {
-		if err := w.writeAnalysis(ctx, a, md, &dims, pidx.ids, opt); err != nil {
+		if err := w.writeAnalysis(ctx, a, md, &dims, ids, opt); err != nil {
 			return nil, err
 		}
 	}

@@ -131,8 +131,8 @@ func (j *Job) ResolveQuarter(now time.Time) (string, error) {
 	case "":
 		return "", nil
 	case "last-complete":
-		y, m := now.Year(), int(now.Month())
-		qn := (m-1)/3 + 1 - 1
+		// The quarter before the current one: months 1–3 give Q4 of last year.
+		y, qn := now.Year(), (int(now.Month())-1)/3
 		if qn == 0 {
 			y, qn = y-1, 4
 		}
