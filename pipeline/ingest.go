@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -117,22 +119,59 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 	}
 	rc := newRowChecker(path, opt.Config, opt.asOf(), cols, len(header))
 
-	// Two stages on two cores: this goroutine reads and validates rows into batches; the
-	// writer goroutine appends them to Arrow builders and writes Parquet.
+	// A pipeline over the cores: this goroutine reads records and hands them out in batches;
+	// validators check and score the batches in parallel; the writer goroutine appends the
+	// results to Parquet in the order the batches were read, so the staging files keep the
+	// input's order whatever the number of validators.
 	type batch struct {
-		as []Assessment
-		ss []Session
-		fs []Finding
+		recs []Record
+		as   []Assessment
+		ss   []Session
+		fs   []Finding
+		done chan struct{}
 	}
 	const batchRows = 4096
-	batches := make(chan *batch, 4)
+	validators := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *batch, 2*validators)
+	ordered := make(chan *batch, 2*validators+2)
+	var wg sync.WaitGroup
+	for range validators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				for _, rec := range b.recs {
+					var f *Finding
+					if kind == KindAssessments {
+						var a Assessment
+						if a, f = rc.assessment(rec); f == nil {
+							b.as = append(b.as, a)
+						}
+					} else {
+						var s Session
+						if s, f = rc.session(rec); f == nil {
+							b.ss = append(b.ss, s)
+						}
+					}
+					if f != nil {
+						b.fs = append(b.fs, *f)
+					}
+				}
+				b.recs = nil
+				close(b.done)
+			}
+		}()
+	}
 	werr := make(chan error, 1)
+	var nFind int64
 	go func() {
 		var err error
-		for b := range batches {
+		for b := range ordered {
+			<-b.done
 			if err != nil {
 				continue // drain
 			}
+			nFind += int64(len(b.fs))
 			for i := range b.as {
 				if err = rw.appendAssessment(&b.as[i]); err != nil {
 					break
@@ -147,9 +186,16 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		}
 		werr <- err
 	}()
+	send := func(b *batch) {
+		work <- b
+		ordered <- b
+	}
 	finish := func(readErr error) error {
-		close(batches)
+		close(work)
+		close(ordered)
 		err := <-werr
+		wg.Wait()
+		sf.nFind = nFind
 		if cerr := rw.close(); err == nil {
 			err = cerr
 		}
@@ -164,8 +210,13 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		}
 		return nil
 	}
-	cur := &batch{}
-	n := 0
+	newBatch := func() *batch {
+		return &batch{recs: make([]Record, 0, batchRows), done: make(chan struct{})}
+	}
+	cur := newBatch()
+	// Readers may reuse a record's slices for the next one; a batch outlives that, so the
+	// field values are copied into one slab per batch.
+	var slab []string
 	for {
 		rec, err := cr.Next()
 		if err == io.EOF {
@@ -186,28 +237,27 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 				opt.Progress(path, sf.report.RowsRead, done, total)
 			}
 		}
-		var f *Finding
-		if kind == KindAssessments {
-			var a Assessment
-			if a, f = rc.assessment(rec); f == nil {
-				cur.as = append(cur.as, a)
-			}
+		if cap(slab)-len(slab) < len(rec.Fields)+len(rec.Source) {
+			slab = make([]string, 0, max(batchRows*(len(rec.Fields)+len(rec.Source)), len(rec.Fields)+len(rec.Source)))
+		}
+		n := len(slab)
+		slab = append(slab, rec.Fields...)
+		same := len(rec.Source) == len(rec.Fields) && (len(rec.Source) == 0 || &rec.Source[0] == &rec.Fields[0])
+		rec.Fields = slab[n:len(slab):len(slab)]
+		if same {
+			rec.Source = rec.Fields
 		} else {
-			var s Session
-			if s, f = rc.session(rec); f == nil {
-				cur.ss = append(cur.ss, s)
-			}
+			n = len(slab)
+			slab = append(slab, rec.Source...)
+			rec.Source = slab[n:len(slab):len(slab)]
 		}
-		if f != nil {
-			sf.nFind++
-			cur.fs = append(cur.fs, *f)
-		}
-		if n++; n == batchRows {
-			batches <- cur
-			cur, n = &batch{}, 0
+		cur.recs = append(cur.recs, rec)
+		if len(cur.recs) == batchRows {
+			send(cur)
+			cur = newBatch()
 		}
 	}
-	batches <- cur
+	send(cur)
 	if err := finish(nil); err != nil {
 		return nil, err
 	}
@@ -234,30 +284,45 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 	table := string(r.Kind)
 	key := keyColumns[r.Kind]
 	exec := func(q string, args ...any) error {
+		t0 := time.Now()
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("load %s: %w", r.Path, err)
 		}
+		if tracing {
+			fmt.Fprintf(os.Stderr, "ingest:   %6.2f s  %.70s\n", time.Since(t0).Seconds(), strings.Join(strings.Fields(q), " "))
+		}
 		return nil
 	}
-	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT * FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
+	stgCols := "*"
+	if r.Kind == KindAssessments {
+		stgCols = stagedAssessmentColumns
+	}
+	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
 		return err
 	}
-	// cls: one status per staged row. A key seen with more than one set of responses, in
-	// this file or against the warehouse, is a conflict for every row of this file holding it.
+	// cls: the status of every staged row that is not simply accepted. Only keys held by more
+	// than one row of this file (k) or already in the warehouse (e) can make a row a duplicate
+	// or a conflict; both sets are small next to the file, so the rows of the file are joined
+	// only against them. A key seen with more than one set of responses, in this file or
+	// against the warehouse, is a conflict for every row of this file holding it.
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
 		WITH k AS (SELECT ` + key + `, min(responses_hash) <> max(responses_hash) AS differ, min(source_line) AS first_line
-		           FROM stg GROUP BY ALL),
+		           FROM stg GROUP BY ALL HAVING count(*) > 1),
 		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
 		                  any_value(source_line) AS line
-		           FROM ` + table + ` SEMI JOIN k USING (` + key + `) GROUP BY ALL)
+		           FROM ` + table + ` SEMI JOIN stg USING (` + key + `) GROUP BY ALL),
+		     s AS (SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN k USING (` + key + `)
+		           UNION ALL
+		           SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN e USING (` + key + `)
+		                  ANTI JOIN k USING (` + key + `))
 		SELECT s.source_line,
-		  CASE WHEN k.differ OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
-		       WHEN e.hash IS NOT NULL OR s.source_line <> k.first_line THEN 'duplicate'
-		       ELSE 'accept' END AS status,
+		  CASE WHEN coalesce(k.differ, false) OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
+		       ELSE 'duplicate' END AS status,
 		  CASE WHEN k.differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
 		       WHEN e.hash IS NOT NULL AND e.hash <> s.responses_hash THEN 'differs from the warehouse row of file ' || e.file_id || ' line ' || e.line
 		  END AS detail
-		FROM stg s JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)`); err != nil {
+		FROM s LEFT JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)
+		WHERE k.differ OR e.hash IS NOT NULL OR s.source_line <> k.first_line`); err != nil {
 		return err
 	}
 	var cols string
@@ -272,7 +337,7 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 			session_type, route, dose_mg, program, setting, responses_hash`
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s
-		FROM stg JOIN cls USING (source_line) WHERE status = 'accept'`, table, runID, sf.fileID, cols)); err != nil {
+		FROM stg ANTI JOIN cls USING (source_line)`, table, runID, sf.fileID, cols)); err != nil {
 		return err
 	}
 	var raw string
@@ -293,7 +358,7 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 		return err
 	}
 	var conflicts int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (status = 'accept'), count(*) FILTER (status = 'duplicate'),
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stg) - count(*), count(*) FILTER (status = 'duplicate'),
 		count(*) FILTER (status = 'conflict') FROM cls`).Scan(&r.Accepted, &r.Duplicates, &conflicts); err != nil {
 		return fmt.Errorf("load %s: %w", r.Path, err)
 	}
@@ -331,7 +396,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	if w.ReadOnly {
 		return nil, fmt.Errorf("ingest: warehouse opened read-only")
 	}
-	started := opt.now()
+	started, t0 := opt.now(), time.Now()
 	// Ingest holds the Go side's staging buffers on top of DuckDB's: a lower DuckDB limit
 	// than the warehouse default keeps the whole process under 1 GiB at a million patients
 	// (DuckDB spills the rest to its temporary directory).
@@ -394,6 +459,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return reports, nil
 	}
 	checkpoint("staged")
+	tracePhase(t0, "staged")
 
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -406,6 +472,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		}
 	}
 	checkpoint("loaded")
+	tracePhase(t0, "loaded")
 	var moved []string
 	if w.Lake != "" {
 		moved, err = w.writeLake(ctx, tx, dir, runID)
@@ -414,6 +481,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		}
 	}
 	checkpoint("lake-written")
+	tracePhase(t0, "lake written")
 	if err := tx.Commit(); err != nil {
 		for _, p := range moved {
 			os.Remove(p)
@@ -421,6 +489,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}
 	checkpoint("committed")
+	tracePhase(t0, "committed")
 	return reports, nil
 }
 
@@ -445,7 +514,7 @@ func (w *Warehouse) writeLake(ctx context.Context, tx *sql.Tx, dir string, runID
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return moved, err
 		}
-		q := fmt.Sprintf(`COPY (SELECT * EXCLUDE (run_id, responses_hash) FROM %s WHERE run_id = %d ORDER BY patient_id, day)
+		q := fmt.Sprintf(`COPY (SELECT * EXCLUDE (run_id, responses_hash) FROM %s WHERE run_id = %d)
 			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144)`,
 			p.table, runID, sqlString(out), p.partition, runID)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -514,4 +583,15 @@ func (w *Warehouse) Findings(ctx context.Context, limit int) ([]Finding, error) 
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// tracing is on when KAPSTAT_TRACE is set: ingest then prints to stderr the time of each
+// phase and of each load statement (BENCHMARKS.md, "What bounds ingest").
+var tracing = os.Getenv("KAPSTAT_TRACE") != ""
+
+// tracePhase prints the seconds since start at the end of an ingest phase.
+func tracePhase(start time.Time, phase string) {
+	if tracing {
+		fmt.Fprintf(os.Stderr, "ingest: %-12s %6.2f s\n", phase, time.Since(start).Seconds())
+	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -82,36 +83,105 @@ func field(name string, t arrow.DataType) arrow.Field {
 	return arrow.Field{Name: name, Type: t, Nullable: true}
 }
 
-var assessmentStageSchema = func() *arrow.Schema {
-	fs := []arrow.Field{
-		field("source_line", arrow.PrimitiveTypes.Int64),
-		field("patient_id", arrow.BinaryTypes.String),
-		field("clinic_id", arrow.BinaryTypes.String),
-		field("instrument", arrow.BinaryTypes.String),
-		field("day", arrow.PrimitiveTypes.Int32),
-		field("has_date", arrow.FixedWidthTypes.Boolean),
+// The staging file of assessments packs the twenty item columns into one integer and the
+// scores into another: Parquet's cost grows with the number of columns far more than with
+// their width, and staging is read back only by the load SQL, which unpacks both
+// (stagedAssessmentColumns). Layout, least significant bits first:
+//
+//	items:  3 bits per item k (k = 0 … 19), item value + 1; 0 = missing
+//	scores: byte 0 total_given + 1 (0 = absent), byte 1 total, byte 2 answered,
+//	        bytes 3–6 clusters B–E + 1 (0 = none), bits 56–57 safety_flag and
+//	        bits 58–59 provisional_ptsd (0 = null, 1 = false, 2 = true), bit 60 prorated
+var assessmentStageSchema = arrow.NewSchema([]arrow.Field{
+	field("source_line", arrow.PrimitiveTypes.Int64),
+	field("patient_id", arrow.BinaryTypes.String),
+	field("clinic_id", arrow.BinaryTypes.String),
+	field("instrument", arrow.BinaryTypes.String),
+	field("day", arrow.PrimitiveTypes.Int32),
+	field("has_date", arrow.FixedWidthTypes.Boolean),
+	field("items", arrow.PrimitiveTypes.Int64),
+	field("scores", arrow.PrimitiveTypes.Int64),
+	field("band", arrow.BinaryTypes.String),
+	field("responses_hash", arrow.PrimitiveTypes.Uint64),
+}, nil)
+
+// stagedAssessmentColumns unpacks a staging file of assessments into the warehouse's columns.
+var stagedAssessmentColumns = func() string {
+	cols := []string{"source_line", "patient_id", "clinic_id", "instrument", "day", "has_date"}
+	for k := 0; k < measures.MaxItems; k++ {
+		cols = append(cols, fmt.Sprintf("CAST(nullif((items >> %d) & 7, 0) - 1 AS TINYINT) AS item_%d", 3*k, k+1))
 	}
-	for k := 1; k <= measures.MaxItems; k++ {
-		fs = append(fs, field(fmt.Sprintf("item_%d", k), arrow.PrimitiveTypes.Int8))
+	byteAt := func(i int) string { return fmt.Sprintf("((scores >> %d) & 255)", 8*i) }
+	tri := func(bit int) string {
+		return fmt.Sprintf("CASE (scores >> %d) & 3 WHEN 0 THEN NULL ELSE (scores >> %d) & 3 = 2 END", bit, bit)
 	}
-	fs = append(fs,
-		field("total_given", arrow.PrimitiveTypes.Int16),
-		field("total", arrow.PrimitiveTypes.Int16),
-		field("prorated", arrow.FixedWidthTypes.Boolean),
-		field("answered", arrow.PrimitiveTypes.Int8),
-		field("band", arrow.BinaryTypes.String),
-		field("safety_flag", arrow.FixedWidthTypes.Boolean),
-		field("cluster_b", arrow.PrimitiveTypes.Int16),
-		field("cluster_c", arrow.PrimitiveTypes.Int16),
-		field("cluster_d", arrow.PrimitiveTypes.Int16),
-		field("cluster_e", arrow.PrimitiveTypes.Int16),
-		field("provisional_ptsd", arrow.FixedWidthTypes.Boolean),
-		field("responses_hash", arrow.PrimitiveTypes.Uint64),
-	)
-	return arrow.NewSchema(fs, nil)
+	cols = append(cols,
+		"CAST(nullif("+byteAt(0)+", 0) - 1 AS SMALLINT) AS total_given",
+		"CAST("+byteAt(1)+" AS SMALLINT) AS total",
+		"(scores >> 60) & 1 = 1 AS prorated",
+		"CAST("+byteAt(2)+" AS TINYINT) AS answered",
+		"band",
+		tri(56)+" AS safety_flag")
+	for c, name := range []string{"cluster_b", "cluster_c", "cluster_d", "cluster_e"} {
+		cols = append(cols, "CAST(nullif("+byteAt(3+c)+", 0) - 1 AS SMALLINT) AS "+name)
+	}
+	cols = append(cols, tri(58)+" AS provisional_ptsd", "responses_hash")
+	return strings.Join(cols, ", ")
 }()
 
+// packAssessment packs items and scores as assessmentStageSchema describes. A value that does
+// not fit its field is an error, never a silent wrap (the instruments' ranges are far inside).
+func packAssessment(a *Assessment) (items, scores int64, err error) {
+	for k := 0; k < measures.MaxItems; k++ {
+		v := int64(a.Items[k])
+		if v < 0 {
+			continue
+		}
+		if v > 5 {
+			return 0, 0, fmt.Errorf("line %d: item_%d = %d does not fit the staging layout", a.Line, k+1, v)
+		}
+		items |= (v + 1) << (3 * k)
+	}
+	put := func(i int, v int64) {
+		if err == nil && (v < 0 || v > 255) {
+			err = fmt.Errorf("line %d: score %d does not fit the staging layout", a.Line, v)
+		}
+		scores |= (v & 255) << (8 * i)
+	}
+	tri := func(bit int, known, v bool) {
+		if known {
+			t := int64(1)
+			if v {
+				t = 2
+			}
+			scores |= t << bit
+		}
+	}
+	if a.TotalGiven >= 0 {
+		put(0, int64(a.TotalGiven)+1)
+	}
+	put(1, int64(a.Score.Total))
+	put(2, int64(a.Score.Answered))
+	if len(a.Score.Clusters) == 4 {
+		for c, v := range a.Score.Clusters {
+			if v >= 0 {
+				put(3+c, int64(v)+1)
+			}
+		}
+	}
+	tri(56, a.Score.ItemsGiven, a.Score.SafetyFlag)
+	tri(58, len(a.Score.Clusters) == 4, a.Score.Provisional)
+	if a.Score.Prorated {
+		scores |= 1 << 60
+	}
+	return items, scores, err
+}
+
 func (w *parquetWriter) appendAssessment(a *Assessment) error {
+	items, scores, err := packAssessment(a)
+	if err != nil {
+		return err
+	}
 	fb := w.b.Fields()
 	fb[0].(*array.Int64Builder).Append(int64(a.Line))
 	fb[1].(*array.StringBuilder).Append(a.PatientID)
@@ -119,49 +189,11 @@ func (w *parquetWriter) appendAssessment(a *Assessment) error {
 	fb[3].(*array.StringBuilder).Append(a.Instrument)
 	fb[4].(*array.Int32Builder).Append(a.Day)
 	fb[5].(*array.BooleanBuilder).Append(a.HasDate)
-	for k := 0; k < measures.MaxItems; k++ {
-		ib := fb[6+k].(*array.Int8Builder)
-		if a.Items[k] < 0 {
-			ib.AppendNull()
-		} else {
-			ib.Append(a.Items[k])
-		}
-	}
-	i := 6 + measures.MaxItems
-	appendInt16(fb[i], int(a.TotalGiven), a.TotalGiven >= 0)
-	fb[i+1].(*array.Int16Builder).Append(int16(a.Score.Total))
-	fb[i+2].(*array.BooleanBuilder).Append(a.Score.Prorated)
-	fb[i+3].(*array.Int8Builder).Append(int8(a.Score.Answered))
-	fb[i+4].(*array.StringBuilder).Append(a.Score.Band)
-	if a.Score.ItemsGiven {
-		fb[i+5].(*array.BooleanBuilder).Append(a.Score.SafetyFlag)
-	} else {
-		fb[i+5].(*array.BooleanBuilder).AppendNull()
-	}
-	for c := 0; c < 4; c++ {
-		v, ok := -1, false
-		if len(a.Score.Clusters) == 4 {
-			v = a.Score.Clusters[c]
-			ok = v >= 0
-		}
-		appendInt16(fb[i+6+c], v, ok)
-	}
-	if len(a.Score.Clusters) == 4 {
-		fb[i+10].(*array.BooleanBuilder).Append(a.Score.Provisional)
-	} else {
-		fb[i+10].(*array.BooleanBuilder).AppendNull()
-	}
-	fb[i+11].(*array.Uint64Builder).Append(a.Hash)
+	fb[6].(*array.Int64Builder).Append(items)
+	fb[7].(*array.Int64Builder).Append(scores)
+	fb[8].(*array.StringBuilder).Append(a.Score.Band)
+	fb[9].(*array.Uint64Builder).Append(a.Hash)
 	return w.rowDone()
-}
-
-func appendInt16(b array.Builder, v int, ok bool) {
-	ib := b.(*array.Int16Builder)
-	if ok {
-		ib.Append(int16(v))
-	} else {
-		ib.AppendNull()
-	}
 }
 
 var sessionStageSchema = arrow.NewSchema([]arrow.Field{

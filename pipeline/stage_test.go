@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kapstat/kapstat/measures"
+)
+
+// TestStagedAssessmentRoundTrip writes assessments through the packed staging layout and reads
+// them back with the load SQL's unpacking: every warehouse column must come back as scored,
+// including the nulls (missing items, absent total, total-only rows, empty PCL-5 clusters).
+func TestStagedAssessmentRoundTrip(t *testing.T) {
+	score := func(in measures.Instrument, items []int, total int) measures.Result {
+		r, err := in.Score(items, total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	mk := func(line int, in measures.Instrument, items []int, totalGiven int) Assessment {
+		a := Assessment{Line: line, PatientID: fmt.Sprintf("p%d", line), ClinicID: "c", Instrument: in.Code,
+			Day: int32(20000 + line), HasDate: line%2 == 0, TotalGiven: int16(totalGiven), Hash: uint64(line) << 60}
+		for k := range a.Items {
+			a.Items[k] = measures.Missing
+			if k < len(items) {
+				a.Items[k] = int8(items[k])
+			}
+		}
+		a.Score = score(in, items, totalGiven)
+		return a
+	}
+	m := measures.Missing
+	pclAll4 := make([]int, 20)
+	for k := range pclAll4 {
+		pclAll4[k] = 4
+	}
+	// PCL-5 with cluster C (items 6–7) unanswered: 2 missing items, allowed (at most 3).
+	pclNoC := []int{1, 2, 3, 4, 0, m, m, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3}
+	rows := []Assessment{
+		mk(2, measures.PHQ9, []int{3, 3, 3, 2, 3, 1, 3, 3, 0}, -1), // all items, no total, item 9 = 0
+		mk(3, measures.PHQ9, []int{3, 3, 3, 2, 3, 1, 3, m, 2}, 20), // one missing: prorated, total given, flag
+		mk(4, measures.GAD7, nil, 12),                              // total only: item outputs null
+		mk(5, measures.PCL5, pclAll4, 80),                          // the largest values of every field
+		mk(6, measures.PCL5, pclNoC, -1),                           // cluster C has no answered item
+		mk(7, measures.PHQ9, []int{0, 0, 0, 0, 0, 0, 0, 0, 0}, 0),  // zeros are not nulls
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rows.parquet")
+	w, err := newParquetWriter(path, assessmentStageSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.appendAssessment(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := `SELECT concat_ws('|', source_line, patient_id, clinic_id, instrument, day, has_date, ` + itemListNull + `,
+		coalesce(CAST(total_given AS VARCHAR), 'NA'), total, prorated, answered, band, coalesce(CAST(safety_flag AS VARCHAR), 'NA'),
+		coalesce(CAST(cluster_b AS VARCHAR), 'NA'), coalesce(CAST(cluster_c AS VARCHAR), 'NA'), coalesce(CAST(cluster_d AS VARCHAR), 'NA'),
+		coalesce(CAST(cluster_e AS VARCHAR), 'NA'), coalesce(CAST(provisional_ptsd AS VARCHAR), 'NA'), responses_hash)
+		FROM (SELECT ` + stagedAssessmentColumns + ` FROM read_parquet(` + sqlString(path) + `)) ORDER BY source_line`
+	got, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	i := 0
+	for got.Next() {
+		var s string
+		if err := got.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		if want := expectRow(&rows[i]); s != want {
+			t.Errorf("line %d:\n got %s\nwant %s", rows[i].Line, s, want)
+		}
+		i++
+	}
+	if i != len(rows) {
+		t.Fatalf("%d rows back, want %d", i, len(rows))
+	}
+}
+
+var itemListNull = func() string {
+	var s []string
+	for k := 1; k <= measures.MaxItems; k++ {
+		s = append(s, fmt.Sprintf("coalesce(CAST(item_%d AS VARCHAR), 'NA')", k))
+	}
+	return strings.Join(s, ", ")
+}()
+
+// expectRow renders an Assessment the way the query above renders its unpacked row.
+func expectRow(a *Assessment) string {
+	na := func(v int, ok bool) string {
+		if !ok {
+			return "NA"
+		}
+		return fmt.Sprint(v)
+	}
+	tri := func(known, v bool) string {
+		if !known {
+			return "NA"
+		}
+		return fmt.Sprint(v)
+	}
+	f := []string{fmt.Sprint(a.Line), a.PatientID, a.ClinicID, a.Instrument, fmt.Sprint(a.Day), fmt.Sprint(a.HasDate)}
+	for _, v := range a.Items {
+		f = append(f, na(int(v), v >= 0))
+	}
+	f = append(f, na(int(a.TotalGiven), a.TotalGiven >= 0), fmt.Sprint(a.Score.Total), fmt.Sprint(a.Score.Prorated),
+		fmt.Sprint(a.Score.Answered), a.Score.Band, tri(a.Score.ItemsGiven, a.Score.SafetyFlag))
+	for c := 0; c < 4; c++ {
+		if len(a.Score.Clusters) == 4 {
+			f = append(f, na(a.Score.Clusters[c], a.Score.Clusters[c] >= 0))
+		} else {
+			f = append(f, "NA")
+		}
+	}
+	f = append(f, tri(len(a.Score.Clusters) == 4, a.Score.Provisional), fmt.Sprint(a.Hash))
+	return strings.Join(f, "|")
+}
