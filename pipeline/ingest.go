@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -140,6 +141,11 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		go func() {
 			defer wg.Done()
 			for b := range work {
+				if kind == KindAssessments {
+					b.as = make([]Assessment, 0, len(b.recs))
+				} else {
+					b.ss = make([]Session, 0, len(b.recs))
+				}
 				for _, rec := range b.recs {
 					var f *Finding
 					if kind == KindAssessments {
@@ -237,12 +243,16 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 				opt.Progress(path, sf.report.RowsRead, done, total)
 			}
 		}
-		if cap(slab)-len(slab) < len(rec.Fields)+len(rec.Source) {
-			slab = make([]string, 0, max(batchRows*(len(rec.Fields)+len(rec.Source)), len(rec.Fields)+len(rec.Source)))
+		same := len(rec.Source) == len(rec.Fields) && (len(rec.Source) == 0 || &rec.Source[0] == &rec.Fields[0])
+		need := len(rec.Fields)
+		if !same {
+			need += len(rec.Source)
+		}
+		if cap(slab)-len(slab) < need {
+			slab = make([]string, 0, batchRows*need)
 		}
 		n := len(slab)
 		slab = append(slab, rec.Fields...)
-		same := len(rec.Source) == len(rec.Fields) && (len(rec.Source) == 0 || &rec.Source[0] == &rec.Fields[0])
 		rec.Fields = slab[n:len(slab):len(slab)]
 		if same {
 			rec.Source = rec.Fields
@@ -397,6 +407,12 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return nil, fmt.Errorf("ingest: warehouse opened read-only")
 	}
 	started, t0 := opt.now(), time.Now()
+	// Staging allocates short-lived strings at a high rate over a small live heap: the default
+	// GOGC would collect every few megabytes and cost a fifth of staging's CPU. The Go heap
+	// stays in the tens of megabytes; a soft limit of 256 MiB bounds what the higher GOGC lets it
+	// grow to (BENCHMARKS.md has the peak RSS).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(256 << 20))
 	// Ingest holds the Go side's staging buffers on top of DuckDB's: a lower DuckDB limit
 	// than the warehouse default keeps the whole process under 1 GiB at a million patients
 	// (DuckDB spills the rest to its temporary directory).

@@ -32,10 +32,10 @@ func newParquetWriter(path string, schema *arrow.Schema) (*parquetWriter, error)
 	if err != nil {
 		return nil, err
 	}
-	// Staging files live for one run on local disk: plain encoding with fast Snappy costs
-	// far less CPU than dictionaries and zstd. The lake itself is written zstd by DuckDB.
+	// Staging files live for one run on local disk: plain encoding without compression costs
+	// the least CPU (the packed columns are small). The lake itself is written zstd by DuckDB.
 	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithCompression(compress.Codecs.Uncompressed),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithStats(false),
 		parquet.WithMaxRowGroupLength(256*1024),
@@ -46,7 +46,9 @@ func newParquetWriter(path string, schema *arrow.Schema) (*parquetWriter, error)
 		f.Close()
 		return nil, err
 	}
-	return &parquetWriter{schema: schema, b: array.NewRecordBuilder(memory.DefaultAllocator, schema), fw: fw}, nil
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b.Reserve(stageBatch)
+	return &parquetWriter{schema: schema, b: b, fw: fw}, nil
 }
 
 // rowDone counts a row appended to the builder and flushes a full batch.
@@ -66,6 +68,7 @@ func (w *parquetWriter) flush() error {
 	rec := w.b.NewRecordBatch()
 	defer rec.Release()
 	w.n = 0
+	w.b.Reserve(stageBatch) // one allocation per column and batch, not a doubling series
 	return w.fw.WriteBuffered(rec)
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kapstat/kapstat/measures"
 )
@@ -130,4 +131,38 @@ func expectRow(a *Assessment) string {
 	}
 	f = append(f, tri(len(a.Score.Clusters) == 4, a.Score.Provisional), fmt.Sprint(a.Hash))
 	return strings.Join(f, "|")
+}
+
+// TestParseISODate holds parseISODate to time.Parse("2006-01-02") and dayOf on every day from
+// 0001-01-01 to 2400-12-31, on impossible days and on malformed text.
+func TestParseISODate(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		tm, err := time.Parse("2006-01-02", s)
+		y, d, ok := parseISODate(s)
+		if ok != (err == nil) || ok && (y != tm.Year() || d != dayOf(tm)) {
+			t.Fatalf("%q: got %d, %d, %v; time.Parse gives %v (day %d), %v", s, y, d, ok, tm, dayOf(tm), err)
+		}
+	}
+	for tm := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC); tm.Year() <= 2400; tm = tm.AddDate(0, 0, 1) {
+		check(tm.Format("2006-01-02"))
+	}
+	for _, s := range []string{"2026-02-29", "2024-02-29", "1900-02-29", "2000-02-29", "2026-04-31", "2026-13-01",
+		"2026-00-10", "2026-01-00", "2026-1-01", "26-01-01", "2026/01/01", "2026-01-01 ", " 2026-01-01", "+026-01-01",
+		"2026-0a-01", "", "20260101", "2026-01-011", "0000-01-01", "9999-12-31", "2026-1--01"} {
+		check(s)
+	}
+}
+
+// FuzzParseISODate: go test -fuzz FuzzParseISODate ./pipeline
+func FuzzParseISODate(f *testing.F) {
+	f.Add("2026-02-28")
+	f.Add("2026-02-30")
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := time.Parse("2006-01-02", s)
+		y, d, ok := parseISODate(s)
+		if ok != (err == nil) || ok && (y != tm.Year() || d != dayOf(tm)) {
+			t.Fatalf("%q: got %d, %d, %v; time.Parse gives %v, %v", s, y, d, ok, tm, err)
+		}
+	})
 }

@@ -124,6 +124,58 @@ func dayOf(t time.Time) int32 {
 	return int32(t.Unix() / 86400)
 }
 
+// parseISODate reads YYYY-MM-DD exactly as time.Parse("2006-01-02", s) does (four-digit
+// year, two-digit month 01–12, two-digit day within the month) and returns the year and the
+// day number (days since 1970-01-01). It is the hot path of validation, where time.Parse
+// cost more than the rest of the date check; TestParseISODate holds it to time.Parse.
+func parseISODate(s string) (year int, day int32, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, false
+	}
+	num := func(b string) (int, bool) {
+		n := 0
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+		return 0, 0, false
+	}
+	mdays := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		mdays = 29
+	}
+	if d > mdays {
+		return 0, 0, false
+	}
+	return y, int32(daysFromCivil(y, m, d)), true
+}
+
+// daysFromCivil is the proleptic Gregorian day number of y-m-d, days since 1970-01-01
+// (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
 // DayDate turns a day number (days since 1970-01-01) back into a date.
 func DayDate(day int32) time.Time { return time.Unix(int64(day)*86400, 0).UTC() }
 
@@ -189,14 +241,14 @@ func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate
 		return "", "", 0, false, rc.finding(rec, "clinic_id", ReasonBadClinicID, "must be 1–64 printable ASCII characters")
 	}
 	if d := rc.field(rec, "date"); d != "" {
-		t, err := time.Parse("2006-01-02", d)
-		if err != nil {
+		year, dd, ok := parseISODate(d)
+		if !ok {
 			return "", "", 0, false, rc.finding(rec, "date", ReasonBadDate, "not a valid YYYY-MM-DD date")
 		}
-		if t.Year() < 1990 {
+		if year < 1990 {
 			return "", "", 0, false, rc.finding(rec, "date", ReasonBadDate, "before 1990")
 		}
-		day, hasDate = dayOf(t), true
+		day, hasDate = dd, true
 		if day > rc.asOf {
 			return "", "", 0, false, rc.finding(rec, "date", ReasonFutureDate, "after the as-of date "+DayDate(rc.asOf).Format("2006-01-02"))
 		}

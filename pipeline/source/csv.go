@@ -17,7 +17,7 @@ type csvSource struct {
 	path string
 	size int64
 	f    io.Closer
-	r    *csv.Reader
+	r    *fastCSV
 	hdr  []string
 	dlm  rune
 }
@@ -47,11 +47,8 @@ func newCSV(path string, r io.Reader) (*csvSource, error) {
 	}
 	first, _ := br.Peek(64 << 10)
 	s := &csvSource{path: path, dlm: sniffDelimiter(first)}
-	s.r = csv.NewReader(br)
-	s.r.Comma = s.dlm
-	s.r.FieldsPerRecord = -1 // a ragged row is a row finding, not a fatal error
-	s.r.ReuseRecord = true
-	hdr, err := s.r.Read()
+	s.r = newFastCSV(br, byte(s.dlm), 1, 0)
+	_, hdr, err := s.r.read()
 	if err == io.EOF {
 		return nil, &FileError{Path: path, Reason: "empty file: no header"}
 	}
@@ -97,14 +94,13 @@ func (s *csvSource) header() []string { return s.hdr }
 // next returns the next row. A syntax error (an unbalanced quote) is fatal for the file: past
 // it the reader cannot tell where rows begin.
 func (s *csvSource) next() (int, []string, error) {
-	fields, err := s.r.Read()
+	line, fields, err := s.r.read()
 	if err != nil {
 		if err == io.EOF {
 			return 0, nil, err
 		}
 		return 0, nil, s.parseErr(err)
 	}
-	line, _ := s.r.FieldPos(0)
 	return line, fields, nil
 }
 
@@ -112,9 +108,9 @@ func (s *csvSource) date(v string) string { return v }
 
 func (s *csvSource) progress() (int64, int64) {
 	if s.size == 0 {
-		return s.r.InputOffset(), -1
+		return s.r.offset(), -1
 	}
-	return s.r.InputOffset(), s.size
+	return s.r.offset(), s.size
 }
 
 func (s *csvSource) close() error {
