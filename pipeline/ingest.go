@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -288,10 +289,14 @@ var keyColumns = map[Kind]string{
 }
 
 // load moves one staged file into the warehouse tables inside the caller's transaction,
-// classifying rows as accepted, duplicate or conflict (SPEC 3.3).
-func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started time.Time, opt IngestOptions) error {
+// classifying rows as accepted, duplicate or conflict (SPEC 3.3), and writes its accepted rows
+// as lake files under lakeDir ("" = no lake).
+func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started time.Time, lakeDir string, opt IngestOptions) error {
 	r := sf.report
 	table := string(r.Kind)
+	if r.Kind == KindAssessments {
+		table = "assessment_rows" // the physical table behind the assessments view
+	}
 	key := keyColumns[r.Kind]
 	exec := func(q string, args ...any) error {
 		t0 := time.Now()
@@ -335,20 +340,46 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 		WHERE k.differ OR e.hash IS NOT NULL OR s.source_line <> k.first_line`); err != nil {
 		return err
 	}
+	// One select list for the warehouse table and the lake, in the table's column order.
 	var cols string
 	if r.Kind == KindAssessments {
-		cols = `patient_id, clinic_id, instrument, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END,
-			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END, ` +
+		cols = `patient_id, clinic_id, instrument, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
+			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year, ` +
 			itemList + `, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e,
-			provisional_ptsd, responses_hash`
+			provisional_ptsd`
 	} else {
-		cols = `patient_id, clinic_id, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END,
-			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END,
-			session_type, route, dose_mg, program, setting, responses_hash`
+		cols = `patient_id, clinic_id, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
+			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year,
+			session_type, route, dose_mg, program, setting`
 	}
-	if err := exec(fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s
-		FROM stg ANTI JOIN cls USING (source_line)`, table, runID, sf.fileID, cols)); err != nil {
+	insert := fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s, responses_hash
+		FROM stg ANTI JOIN cls USING (source_line)`, table, runID, sf.fileID, cols)
+	if r.Kind == KindAssessments {
+		// packed as staged: assessment_rows has the staging file's columns
+		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, %d, source_line, patient_id, clinic_id, instrument,
+			day, has_date, items, scores, band, responses_hash
+			FROM read_parquet(%s) ANTI JOIN cls USING (source_line)`, runID, sf.fileID, sqlString(sf.rows))
+	}
+	if err := exec(insert); err != nil {
 		return err
+	}
+	// The lake files of this file, Hive-partitioned, written from the staging rows (scanning
+	// the rows just inserted, which this transaction has not committed, is slower) into the
+	// staging directory; Ingest moves them into the lake before the commit.
+	if lakeDir != "" {
+		partition := "instrument, year"
+		if r.Kind == KindSessions {
+			partition = "year"
+		}
+		out := filepath.Join(lakeDir, strconv.Itoa(sf.fileID), string(r.Kind))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		if err := exec(fmt.Sprintf(`COPY (SELECT CAST(%d AS INTEGER) AS file_id, source_line, %s FROM stg ANTI JOIN cls USING (source_line))
+			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-%d-{i}', ROW_GROUP_SIZE 262144)`,
+			sf.fileID, cols, sqlString(out), partition, runID, sf.fileID)); err != nil {
+			return fmt.Errorf("write lake: %w", err)
+		}
 	}
 	var raw string
 	if r.Kind == KindAssessments {
@@ -416,7 +447,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	// Ingest holds the Go side's staging buffers on top of DuckDB's: a lower DuckDB limit
 	// than the warehouse default keeps the whole process under 1 GiB at a million patients
 	// (DuckDB spills the rest to its temporary directory).
-	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '320MB'"); err != nil {
+	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '"+memLimitZZ()+"'"); err != nil {
 		return nil, err
 	}
 	var runID, fileID int
@@ -482,8 +513,12 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return nil, err
 	}
 	defer tx.Rollback()
+	lakeDir := ""
+	if w.Lake != "" {
+		lakeDir = filepath.Join(dir, "lake")
+	}
 	for _, sf := range staged {
-		if err := load(ctx, tx, sf, runID, started, opt); err != nil {
+		if err := load(ctx, tx, sf, runID, started, lakeDir, opt); err != nil {
 			return nil, err
 		}
 	}
@@ -491,7 +526,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	tracePhase(t0, "loaded")
 	var moved []string
 	if w.Lake != "" {
-		moved, err = w.writeLake(ctx, tx, dir, runID)
+		moved, err = w.moveLake(lakeDir)
 		if err != nil {
 			return nil, err
 		}
@@ -509,55 +544,36 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	return reports, nil
 }
 
-// writeLake copies this run's accepted rows into Hive-partitioned Parquet (zstd) under the
-// staging directory, then renames the files into the lake. It runs inside the transaction,
-// before the commit: files of a run that then fails are removed by cleanLake.
-func (w *Warehouse) writeLake(ctx context.Context, tx *sql.Tx, dir string, runID int) ([]string, error) {
-	parts := []struct{ table, partition string }{
-		{"assessments", "instrument, year"},
-		{"sessions", "year"},
+// moveLake renames the run's lake files, written by load under lakeDir/<file id>/, into the lake. It runs
+// inside the transaction, before the commit: files of a run that then fails are removed by
+// cleanLake.
+func (w *Warehouse) moveLake(lakeDir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(lakeDir, func(path string, d os.DirEntry, err error) error {
+		if os.IsNotExist(err) && path == lakeDir {
+			return filepath.SkipDir // no accepted rows at all
+		}
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write lake: %w", err)
 	}
+	sort.Strings(files)
 	var moved []string
-	for _, p := range parts {
-		var n int64
-		if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE run_id = %d`, p.table, runID)).Scan(&n); err != nil {
+	for _, f := range files {
+		rel, _ := filepath.Rel(lakeDir, f)
+		_, rel, _ = strings.Cut(filepath.ToSlash(rel), "/") // drop the file-id directory
+		dst := filepath.Join(w.Lake, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return moved, err
 		}
-		if n == 0 {
-			continue
+		if err := os.Rename(f, dst); err != nil {
+			return moved, fmt.Errorf("write lake: %w", err)
 		}
-		out := filepath.Join(dir, "lake", p.table)
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return moved, err
-		}
-		q := fmt.Sprintf(`COPY (SELECT * EXCLUDE (run_id, responses_hash) FROM %s WHERE run_id = %d)
-			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144)`,
-			p.table, runID, sqlString(out), p.partition, runID)
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return moved, fmt.Errorf("write lake %s: %w", p.table, err)
-		}
-		var files []string
-		err := filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				files = append(files, path)
-			}
-			return err
-		})
-		if err != nil {
-			return moved, err
-		}
-		sort.Strings(files)
-		for _, f := range files {
-			rel, _ := filepath.Rel(filepath.Join(dir, "lake"), f)
-			dst := filepath.Join(w.Lake, rel)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return moved, err
-			}
-			if err := os.Rename(f, dst); err != nil {
-				return moved, fmt.Errorf("write lake: %w", err)
-			}
-			moved = append(moved, dst)
-		}
+		moved = append(moved, dst)
 	}
 	return moved, nil
 }
@@ -610,4 +626,11 @@ func tracePhase(start time.Time, phase string) {
 	if tracing {
 		fmt.Fprintf(os.Stderr, "ingest: %-12s %6.2f s\n", phase, time.Since(start).Seconds())
 	}
+}
+
+func memLimitZZ() string {
+	if s := os.Getenv("ZZMEM"); s != "" {
+		return s
+	}
+	return "320MB"
 }

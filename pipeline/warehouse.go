@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the warehouse layout this kapstat writes. A warehouse with a newer
 // version is refused; older ones are migrated (migrations).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Warehouse is the DuckDB file and the Parquet lake beside it.
 type Warehouse struct {
@@ -103,11 +103,8 @@ var schemaDDL = []string{
 	`CREATE TABLE IF NOT EXISTS ingest_runs (run_id INTEGER, file_id INTEGER, path VARCHAR, sha256 VARCHAR,
 		kind VARCHAR, rows_read BIGINT, accepted BIGINT, duplicates BIGINT, quarantined BIGINT,
 		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, as_of DATE)`,
-	`CREATE TABLE IF NOT EXISTS assessments (run_id INTEGER, file_id INTEGER, source_line BIGINT,
-		patient_id VARCHAR, clinic_id VARCHAR, instrument VARCHAR, day INTEGER, date DATE, year VARCHAR, ` +
-		itemColumnsDDL + `total_given SMALLINT, total SMALLINT, prorated BOOLEAN, answered TINYINT, band VARCHAR,
-		safety_flag BOOLEAN, cluster_b SMALLINT, cluster_c SMALLINT, cluster_d SMALLINT, cluster_e SMALLINT,
-		provisional_ptsd BOOLEAN, responses_hash UBIGINT)`,
+	assessmentRowsDDL,
+	assessmentsView,
 	`CREATE TABLE IF NOT EXISTS sessions (run_id INTEGER, file_id INTEGER, source_line BIGINT,
 		patient_id VARCHAR, clinic_id VARCHAR, day INTEGER, date DATE, year VARCHAR, session_type VARCHAR,
 		route VARCHAR, dose_mg DOUBLE, program VARCHAR, setting VARCHAR, responses_hash UBIGINT)`,
@@ -172,11 +169,55 @@ func (w *Warehouse) createSchema(ctx context.Context) error {
 	return tx.Commit()
 }
 
+// assessmentRowsDDL is the physical table of assessments: items and scores are stored packed
+// in two integers (layout in stage.go), as staging writes them, because DuckDB's cost of
+// storing a row grows with its number of columns and ingest stores millions of rows. Readers use
+// the assessments view, which has one column per item and score.
+const assessmentRowsDDL = `CREATE TABLE IF NOT EXISTS assessment_rows (run_id INTEGER, file_id INTEGER,
+	source_line BIGINT, patient_id VARCHAR, clinic_id VARCHAR, instrument VARCHAR, day INTEGER, has_date BOOLEAN,
+	items BIGINT, scores BIGINT, band VARCHAR, responses_hash UBIGINT)`
+
+// assessmentsView is the assessments table of SPEC 5, one column per item and score: run_id,
+// file_id, source_line, patient_id, clinic_id, instrument, day, date, year, item_1 … item_20,
+// total_given, total, prorated, answered, band, safety_flag, cluster_b … cluster_e,
+// provisional_ptsd, responses_hash.
+var assessmentsView = `CREATE OR REPLACE VIEW assessments AS SELECT run_id, file_id, ` +
+	strings.Replace(stagedAssessmentColumns, "has_date, ", `CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
+	CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year, `, 1) +
+	` FROM assessment_rows`
+
 // migrations[v] upgrades a warehouse from version v to v+1.
 var migrations = map[int][]string{
 	// Version 2 records the as-of date each file was validated against (future_date).
 	1: {`ALTER TABLE ingest_runs ADD COLUMN as_of DATE`},
+	// Version 3 stores assessments packed (assessment_rows) behind the assessments view.
+	2: {assessmentRowsDDL,
+		`INSERT INTO assessment_rows SELECT run_id, file_id, source_line, patient_id, clinic_id, instrument, day,
+			date IS NOT NULL, ` + packItemsSQL + `, ` + packScoresSQL + `, band, responses_hash FROM assessments ORDER BY run_id, file_id, source_line`,
+		`DROP TABLE assessments`,
+		assessmentsView},
 }
+
+// packItemsSQL and packScoresSQL pack a version-2 assessments row as packAssessment does.
+var packItemsSQL = func() string {
+	var t []string
+	for k := 0; k < 20; k++ {
+		t = append(t, fmt.Sprintf("(coalesce(item_%d + 1, 0)::BIGINT << %d)", k+1, 3*k))
+	}
+	return strings.Join(t, " | ")
+}()
+
+var packScoresSQL = func() string {
+	tri := func(col string, bit int) string {
+		return fmt.Sprintf("(CASE WHEN %s IS NULL THEN 0 WHEN %s THEN 2 ELSE 1 END::BIGINT << %d)", col, col, bit)
+	}
+	t := []string{"coalesce(total_given + 1, 0)::BIGINT", "(total::BIGINT << 8)", "(answered::BIGINT << 16)"}
+	for c, col := range []string{"cluster_b", "cluster_c", "cluster_d", "cluster_e"} {
+		t = append(t, fmt.Sprintf("(coalesce(%s + 1, 0)::BIGINT << %d)", col, 8*(3+c)))
+	}
+	t = append(t, tri("safety_flag", 56), tri("provisional_ptsd", 58), "(CASE WHEN prorated THEN 1 ELSE 0 END::BIGINT << 60)")
+	return strings.Join(t, " | ")
+}()
 
 func (w *Warehouse) migrate(ctx context.Context, from int) error {
 	tx, err := w.db.BeginTx(ctx, nil)
@@ -197,7 +238,9 @@ func (w *Warehouse) migrate(ctx context.Context, from int) error {
 	return tx.Commit()
 }
 
-var partFile = regexp.MustCompile(`^part-(\d+)-\d+\.parquet$`)
+// partFile matches lake files: part-<run>-<file>-<n>.parquet, and part-<run>-<n>.parquet as
+// earlier builds named them.
+var partFile = regexp.MustCompile(`^part-(\d+)-\d+(-\d+)?\.parquet$`)
 
 // cleanLake removes what an interrupted ingest left: staging directories, and lake files of
 // runs that never committed (their run id is not in ingest_runs). Together with writing lake

@@ -3,9 +3,13 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kapstat/kapstat/synth"
 )
 
 // schemaV1 is the warehouse layout of schema version 1 (kapstat 0.3.0), kept to test the
@@ -45,8 +49,74 @@ func makeDB(t *testing.T, stmts []string) string {
 	return path
 }
 
+// rowsText renders a query's rows, every column as text, one line per row.
+func rowsText(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		v := make([]sql.NullString, len(cols))
+		p := make([]any, len(cols))
+		for i := range v {
+			p[i] = &v[i]
+		}
+		if err := rows.Scan(p...); err != nil {
+			t.Fatal(err)
+		}
+		var f []string
+		for i, x := range v {
+			if x.Valid {
+				f = append(f, cols[i]+"="+x.String)
+			} else {
+				f = append(f, cols[i]+"=NULL")
+			}
+		}
+		out = append(out, strings.Join(f, " "))
+	}
+	return out
+}
+
+const allAssessments = `SELECT * REPLACE (CAST(date AS VARCHAR) AS date) FROM assessments ORDER BY run_id, file_id, source_line`
+
 func TestMigrateFromVersion1(t *testing.T) {
-	path := makeDB(t, schemaV1)
+	// A version-1 warehouse holding real assessments: rows ingested by this version (PHQ-9, GAD-7
+	// and PCL-5; prorated, total-only and dated and undated rows), copied into the version-1
+	// table, whose columns are those of today's assessments view.
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: 60, Seed: 3, End: testAsOf, BadRows: true}); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src.duckdb")
+	w0, err := OpenWarehouse(ctx, src, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// day offsets instead of dates, a total-only row, a PCL-5 with cluster C unanswered
+	offsets := filepath.Join(dir, "offsets.csv")
+	os.WriteFile(offsets, []byte("patient_id,instrument,day,"+strings.ReplaceAll(itemList, " ", "")+",total\n"+
+		"d-1,PHQ9,0,1,2,3,0,1,2,3,0,1,,,,,,,,,,,,\n"+
+		"d-1,PHQ9,14,,,,,,,,,,,,,,,,,,,,,7\n"+
+		"d-1,PCL5,14,1,2,3,4,0,,,1,2,3,4,0,1,2,3,4,0,1,2,3,\n"), 0o644)
+	if _, err := w0.Ingest(ctx, []string{filepath.Join(dir, "cohort", "assessments.csv"), "testdata/example-assessments.csv", offsets}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	want := rowsText(t, w0.DB(), allAssessments)
+	var kinds int64
+	w0.DB().QueryRow(`SELECT count(DISTINCT instrument) + count(*) FILTER (prorated) * 0 + (count(*) FILTER (total_given IS NULL) > 0)::INT
+		+ (count(*) FILTER (item_1 IS NULL) > 0)::INT + (count(*) FILTER (date IS NULL) > 0)::INT FROM assessments`).Scan(&kinds)
+	if len(want) < 500 || kinds != 6 {
+		t.Fatalf("test data too narrow: %d rows, %d kinds", len(want), kinds)
+	}
+	w0.Close()
+	path := makeDB(t, append(append([]string(nil), schemaV1...),
+		`ATTACH `+sqlString(src)+` AS src (READ_ONLY)`,
+		`INSERT INTO assessments SELECT * FROM src.assessments`))
 	// Read-only opening cannot migrate and says so.
 	if _, err := OpenWarehouse(context.Background(), path, "", true); err == nil || !strings.Contains(err.Error(), "schema version 1") {
 		t.Errorf("read-only open of a v1 warehouse: %v", err)
@@ -58,8 +128,17 @@ func TestMigrateFromVersion1(t *testing.T) {
 	defer w.Close()
 	var v string
 	w.DB().QueryRow(`SELECT value FROM kapstat_meta WHERE key = 'schema_version'`).Scan(&v)
-	if v != "2" {
-		t.Errorf("schema version after migration %q, want 2", v)
+	if v != "3" {
+		t.Errorf("schema version after migration %q, want 3", v)
+	}
+	// Version 3 stores them packed: the assessments view gives back every value.
+	if got := rowsText(t, w.DB(), allAssessments); !reflect.DeepEqual(got, want) {
+		t.Errorf("assessments changed in the migration: %d rows, want %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("first difference:\n got %s\nwant %s", got[i], want[i])
+			}
+		}
 	}
 	if n := count(t, w, `SELECT count(*) FROM ingest_runs WHERE path = 'old.csv' AND as_of IS NULL`); n != 1 {
 		t.Errorf("the old run was not kept: %d", n)
