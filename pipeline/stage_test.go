@@ -166,3 +166,11 @@ func FuzzParseISODate(f *testing.F) {
 		}
 	})
 }
+
+func TestTrimSpace(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\r", "12", "\u00a0x", "x\u00a0", "\u0085", "é", " é ", "a\x7f", "\x00a"} {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

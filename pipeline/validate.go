@@ -103,6 +103,7 @@ type rowChecker struct {
 	width int
 	insts map[string]measures.Instrument
 	items [measures.MaxItems]int // column index of item_k, -1 when absent
+	at    [nFields]int           // column index of each of fieldNames, -1 when absent
 }
 
 func newRowChecker(path string, cfg Config, asOf time.Time, cols map[string]int, width int) *rowChecker {
@@ -110,6 +111,12 @@ func newRowChecker(path string, cfg Config, asOf time.Time, cols map[string]int,
 		insts: map[string]measures.Instrument{}}
 	for _, code := range cfg.InstrumentCodes() {
 		rc.insts[code] = cfg.Instrument(code)
+	}
+	for f, name := range fieldNames {
+		rc.at[f] = -1
+		if i, ok := cols[name]; ok {
+			rc.at[f] = i
+		}
 	}
 	for k := range rc.items {
 		rc.items[k] = -1
@@ -179,11 +186,40 @@ func daysFromCivil(y, m, d int) int {
 // DayDate turns a day number (days since 1970-01-01) back into a date.
 func DayDate(day int32) time.Time { return time.Unix(int64(day)*86400, 0).UTC() }
 
-func (rc *rowChecker) field(rec Record, col string) string {
-	if i, ok := rc.cols[col]; ok && i < len(rec.Fields) {
-		return strings.TrimSpace(rec.Fields[i])
+// The canonical fields validation reads by name, numbered so that a row's field is found by
+// index rather than by a map lookup per row.
+const (
+	fPatientID = iota
+	fClinicID
+	fDate
+	fDay
+	fInstrument
+	fTotal
+	fSessionType
+	fRoute
+	fDoseMG
+	fProgram
+	fSetting
+	nFields
+)
+
+var fieldNames = [nFields]string{"patient_id", "clinic_id", "date", "day", "instrument", "total",
+	"session_type", "route", "dose_mg", "program", "setting"}
+
+func (rc *rowChecker) field(rec Record, f int) string {
+	if i := rc.at[f]; i >= 0 && i < len(rec.Fields) {
+		return trimSpace(rec.Fields[i])
 	}
 	return ""
+}
+
+// trimSpace is strings.TrimSpace with a shortcut for the usual field, which starts and ends
+// with a printable ASCII character and so has nothing to trim.
+func trimSpace(s string) string {
+	if len(s) == 0 || s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80 {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
@@ -227,20 +263,20 @@ func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate
 		return "", "", 0, false, rc.finding(rec, "", ReasonMalformed,
 			fmt.Sprintf("%d fields, header has %d", len(rec.Fields), rc.width))
 	}
-	pid = rc.field(rec, "patient_id")
+	pid = rc.field(rec, fPatientID)
 	if pid == "" {
 		return "", "", 0, false, rc.finding(rec, "patient_id", ReasonMissingField, "")
 	}
 	if !validPatientID(pid) {
 		return "", "", 0, false, rc.finding(rec, "patient_id", ReasonBadPatientID, "must be 1–64 printable ASCII characters")
 	}
-	clinic = rc.field(rec, "clinic_id")
+	clinic = rc.field(rec, fClinicID)
 	if clinic == "" {
 		clinic = "unknown"
 	} else if !validPatientID(clinic) {
 		return "", "", 0, false, rc.finding(rec, "clinic_id", ReasonBadClinicID, "must be 1–64 printable ASCII characters")
 	}
-	if d := rc.field(rec, "date"); d != "" {
+	if d := rc.field(rec, fDate); d != "" {
 		year, dd, ok := parseISODate(d)
 		if !ok {
 			return "", "", 0, false, rc.finding(rec, "date", ReasonBadDate, "not a valid YYYY-MM-DD date")
@@ -252,7 +288,7 @@ func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate
 		if day > rc.asOf {
 			return "", "", 0, false, rc.finding(rec, "date", ReasonFutureDate, "after the as-of date "+DayDate(rc.asOf).Format("2006-01-02"))
 		}
-	} else if d := rc.field(rec, "day"); d != "" {
+	} else if d := rc.field(rec, fDay); d != "" {
 		n, err := strconv.ParseInt(d, 10, 32)
 		if err != nil || n < -100000 || n > 100000 {
 			return "", "", 0, false, rc.finding(rec, "day", ReasonBadDate, "day must be an integer offset")
@@ -275,7 +311,7 @@ func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
 	if f != nil {
 		return a, f
 	}
-	name := rc.field(rec, "instrument")
+	name := rc.field(rec, fInstrument)
 	if name == "" {
 		return a, rc.finding(rec, "instrument", ReasonMissingField, "")
 	}
@@ -294,7 +330,7 @@ func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
 		col := itemNames[k]
 		s := ""
 		if rc.items[k] >= 0 {
-			s = strings.TrimSpace(rec.Fields[rc.items[k]])
+			s = trimSpace(rec.Fields[rc.items[k]])
 		}
 		if k >= in.Items {
 			if s != "" {
@@ -317,7 +353,7 @@ func (rc *rowChecker) assessment(rec Record) (Assessment, *Finding) {
 		items[k], a.Items[k], buf[k] = v, int8(v), byte(v)
 		given++
 	}
-	if s := rc.field(rec, "total"); s != "" {
+	if s := rc.field(rec, fTotal); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil {
 			return a, rc.finding(rec, "total", ReasonNotInteger, "")
@@ -369,14 +405,14 @@ func (rc *rowChecker) session(rec Record) (Session, *Finding) {
 	if f != nil {
 		return s, f
 	}
-	st := strings.ToLower(rc.field(rec, "session_type"))
+	st := strings.ToLower(rc.field(rec, fSessionType))
 	if st == "" {
 		return s, rc.finding(rec, "session_type", ReasonMissingField, "")
 	}
 	if !sessionTypes[st] {
 		return s, rc.finding(rec, "session_type", ReasonUnknownSession, "")
 	}
-	route := strings.ToLower(rc.field(rec, "route"))
+	route := strings.ToLower(rc.field(rec, fRoute))
 	if route != "" && !routes[route] {
 		return s, rc.finding(rec, "route", ReasonUnknownRoute, "")
 	}
@@ -384,21 +420,21 @@ func (rc *rowChecker) session(rec Record) (Session, *Finding) {
 		return s, rc.finding(rec, "route", ReasonMissingRoute, "a "+st+" session needs a route")
 	}
 	var dose float64
-	if d := rc.field(rec, "dose_mg"); d != "" {
+	if d := rc.field(rec, fDoseMG); d != "" {
 		v, err := strconv.ParseFloat(d, 64)
 		if err != nil || !(v > 0) || v > 1e5 {
 			return s, rc.finding(rec, "dose_mg", ReasonBadDose, "must be a positive number")
 		}
 		dose = v
 	}
-	prog := strings.ToLower(rc.field(rec, "program"))
+	prog := strings.ToLower(rc.field(rec, fProgram))
 	if prog == "" {
 		prog = "kap"
 	}
 	if !programs[prog] {
 		return s, rc.finding(rec, "program", ReasonUnknownProgram, "")
 	}
-	set := strings.ToLower(rc.field(rec, "setting"))
+	set := strings.ToLower(rc.field(rec, fSetting))
 	if set == "" {
 		set = "in_person"
 	}
