@@ -82,10 +82,42 @@ func Write(path string, a *pipeline.Analysis, opt Options) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
 	}
+	checkpoint("workbook-written")
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	removeStaleTemps(path)
 	return nil
+}
+
+// checkpoint marks a point of Write where the kill test stops the process.
+var checkpoint = func(string) {}
+
+// staleTemp is how old a temporary workbook must be before a later Write of the same path
+// removes it: a process killed while writing leaves its temporary file behind, while a
+// concurrent Write's file is minutes old at most.
+const staleTemp = time.Hour
+
+// removeStaleTemps removes temporary workbooks of path that killed writers left behind.
+func removeStaleTemps(path string) {
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".*.tmp"))
+	for _, p := range old {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > staleTemp {
+			os.Remove(p)
+		}
+	}
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Number formats by kind.
