@@ -316,6 +316,22 @@ func TestJob(t *testing.T) {
 	if !strings.Contains(string(b), `"as_of": "2025-06-30"`) {
 		t.Error("analysis is not as of the quarter's end")
 	}
+	// The job writes its workbooks from its own analysis: the same workbook as kapstat
+	// report gives for the quarter on the same warehouse.
+	for _, aud := range []string{"internal", "external"} {
+		alone := filepath.Join(dir, "alone-"+aud+".xlsx")
+		if o, e, c := kapstat(t, "report", "--db", filepath.Join(dir, "work", "kapstat.duckdb"), "--quarter", "2025Q2", "--audience", aud, "--out", alone); c != 0 {
+			t.Fatalf("report: exit %d\n%s\n%s", c, o, e)
+		}
+		fromJob, err1 := reports.Dump(filepath.Join(dir, "out", "report-2025Q2-"+aud+".xlsx"))
+		fromReport, err2 := reports.Dump(alone)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if fromJob != fromReport || len(fromJob) < 1000 {
+			t.Errorf("%s workbook of the job differs from kapstat report's (%d and %d bytes of dump)", aud, len(fromJob), len(fromReport))
+		}
+	}
 	// A rerun skips the files and gives the same numbers.
 	out2, _, code := kapstat(t, "run", job)
 	if code != 0 || !strings.Contains(out2, "files=2 skipped=2") {

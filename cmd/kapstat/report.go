@@ -39,6 +39,14 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	if err != nil {
 		return err
 	}
+	return reportFrom(out, a, opt)
+}
+
+// reportFrom writes the workbook of an analysis already made.
+func reportFrom(out string, a *pipeline.Analysis, opt reportOptions) error {
+	if opt.audience != "internal" && opt.audience != "external" {
+		return fmt.Errorf("%w: --audience %q: want internal or external", errUsage, opt.audience)
+	}
 	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
 		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
 }

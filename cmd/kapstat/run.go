@@ -95,7 +95,9 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return "", err
 		}
-		if err := writeReport(ctx, db, p, reportOptions{quarter: quarter, audience: wb.Audience, config: cfg}); err != nil {
+		// The job's analysis is the one writeReport would compute (same warehouse, config and
+		// as-of): every workbook is written from it rather than analysing again.
+		if err := reportFrom(p, a, reportOptions{quarter: quarter, audience: wb.Audience, config: cfg}); err != nil {
 			return "", err
 		}
 		outs++
