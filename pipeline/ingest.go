@@ -447,7 +447,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	// Ingest holds the Go side's staging buffers on top of DuckDB's: a lower DuckDB limit
 	// than the warehouse default keeps the whole process under 1 GiB at a million patients
 	// (DuckDB spills the rest to its temporary directory).
-	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '"+memLimitZZ()+"'"); err != nil {
+	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '320MB'"); err != nil {
 		return nil, err
 	}
 	var runID, fileID int
@@ -626,11 +626,4 @@ func tracePhase(start time.Time, phase string) {
 	if tracing {
 		fmt.Fprintf(os.Stderr, "ingest: %-12s %6.2f s\n", phase, time.Since(start).Seconds())
 	}
-}
-
-func memLimitZZ() string {
-	if s := os.Getenv("ZZMEM"); s != "" {
-		return s
-	}
-	return "320MB"
 }
