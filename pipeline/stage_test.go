@@ -3,6 +3,7 @@ package pipeline
 import (
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,5 +173,27 @@ func TestTrimSpace(t *testing.T) {
 		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
 			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// TestSessionHashStable holds sessionHash to the hash of fmt's "%s|%s|%g|%s|%s", the input
+// that sessions already in warehouses were hashed with: a different input would turn
+// re-ingested duplicates into conflicts.
+func TestSessionHashStable(t *testing.T) {
+	doses := []float64{0, 1, 0.5, 12.3456789, 100, 1e5, 1e-7, 123456789, 1e21, 1e20, 2.5e-5, 0.1 + 0.2, 33.333333333333336}
+	texts := []string{"", "north", "a|b", "ünï", "im", "sublingual", "kap", "telehealth", strings.Repeat("x", 200)}
+	for _, d := range doses {
+		for i, c := range texts {
+			r, p, s := texts[(i+1)%len(texts)], texts[(i+2)%len(texts)], texts[(i+3)%len(texts)]
+			h := fnv.New64a()
+			fmt.Fprintf(h, "%s|%s|%g|%s|%s", c, r, d, p, s)
+			if got := sessionHash(c, r, d, p, s); got != h.Sum64() {
+				t.Errorf("sessionHash(%q, %q, %g, %q, %q) = %x, want %x", c, r, d, p, s, got, h.Sum64())
+			}
+		}
+	}
+	// and one value pinned: a change of FNV or of the layout shows here too
+	if got := sessionHash("north", "im", 50, "kap", "in_person"); got != 0x93956bde35f84af2 {
+		t.Errorf("sessionHash of a pinned session = %#x, want 0x93956bde35f84af2", got)
 	}
 }

@@ -443,8 +443,25 @@ func (rc *rowChecker) session(rec Record) (Session, *Finding) {
 	}
 	s = Session{Line: rec.Line, PatientID: pid, ClinicID: clinic, Day: day, HasDate: hasDate,
 		SessionType: st, Route: route, DoseMG: dose, Program: prog, Setting: set}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%s|%g|%s|%s", clinic, route, dose, prog, set)
-	s.Hash = h.Sum64()
+	s.Hash = sessionHash(clinic, route, dose, prog, set)
 	return s, nil
+}
+
+// sessionHash is the FNV-64a hash of "clinic|route|dose|program|setting", the dose formatted
+// as %g: the responses_hash of a session, stored in the warehouse, so its input must never
+// change (TestSessionHashStable). Built without fmt: this runs on every session row.
+func sessionHash(clinic, route string, dose float64, prog, set string) uint64 {
+	var buf [128]byte
+	b := append(buf[:0], clinic...)
+	b = append(b, '|')
+	b = append(b, route...)
+	b = append(b, '|')
+	b = strconv.AppendFloat(b, dose, 'g', -1, 64)
+	b = append(b, '|')
+	b = append(b, prog...)
+	b = append(b, '|')
+	b = append(b, set...)
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
