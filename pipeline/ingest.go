@@ -310,7 +310,7 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 	}
 	stgCols := "*"
 	if r.Kind == KindAssessments {
-		stgCols = stagedAssessmentColumns
+		stgCols = "key_hash, " + stagedAssessmentColumns
 	}
 	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
 		return err
@@ -318,11 +318,13 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 	// cls: the status of every staged row that is not simply accepted. Only keys held by more
 	// than one row of this file (k) or already in the warehouse (e) can make a row a duplicate
 	// or a conflict; both sets are small next to the file, so the rows of the file are joined
-	// only against them. A key seen with more than one set of responses, in this file or
+	// only against them. k is found among the rows whose key hash occurs more than once, an
+	// integer GROUP BY, then grouped on the key itself (a hash collision only adds rows to it). A key seen with more than one set of responses, in this file or
 	// against the warehouse, is a conflict for every row of this file holding it.
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
 		WITH k AS (SELECT ` + key + `, min(responses_hash) <> max(responses_hash) AS differ, min(source_line) AS first_line
-		           FROM stg GROUP BY ALL HAVING count(*) > 1),
+		           FROM stg SEMI JOIN (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1) USING (key_hash)
+		           GROUP BY ALL HAVING count(*) > 1),
 		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
 		                  any_value(source_line) AS line
 		           FROM ` + table + ` SEMI JOIN stg USING (` + key + `) GROUP BY ALL),

@@ -106,6 +106,7 @@ var assessmentStageSchema = arrow.NewSchema([]arrow.Field{
 	field("scores", arrow.PrimitiveTypes.Int64),
 	field("band", arrow.BinaryTypes.String),
 	field("responses_hash", arrow.PrimitiveTypes.Uint64),
+	field("key_hash", arrow.PrimitiveTypes.Uint64),
 }, nil)
 
 // stagedAssessmentColumns unpacks a staging file of assessments into the warehouse's columns.
@@ -196,6 +197,7 @@ func (w *parquetWriter) appendAssessment(a *Assessment) error {
 	fb[7].(*array.Int64Builder).Append(scores)
 	fb[8].(*array.StringBuilder).Append(a.Score.Band)
 	fb[9].(*array.Uint64Builder).Append(a.Hash)
+	fb[10].(*array.Uint64Builder).Append(a.KeyHash)
 	return w.rowDone()
 }
 
@@ -211,6 +213,7 @@ var sessionStageSchema = arrow.NewSchema([]arrow.Field{
 	field("program", arrow.BinaryTypes.String),
 	field("setting", arrow.BinaryTypes.String),
 	field("responses_hash", arrow.PrimitiveTypes.Uint64),
+	field("key_hash", arrow.PrimitiveTypes.Uint64),
 }, nil)
 
 func (w *parquetWriter) appendSession(s *Session) error {
@@ -234,6 +237,7 @@ func (w *parquetWriter) appendSession(s *Session) error {
 	fb[8].(*array.StringBuilder).Append(s.Program)
 	fb[9].(*array.StringBuilder).Append(s.Setting)
 	fb[10].(*array.Uint64Builder).Append(s.Hash)
+	fb[11].(*array.Uint64Builder).Append(s.KeyHash)
 	return w.rowDone()
 }
 

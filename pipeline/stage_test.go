@@ -1,15 +1,19 @@
 package pipeline
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/synth"
 )
 
 // TestStagedAssessmentRoundTrip writes assessments through the packed staging layout and reads
@@ -195,5 +199,62 @@ func TestSessionHashStable(t *testing.T) {
 	// and one value pinned: a change of FNV or of the layout shows here too
 	if got := sessionHash("north", "im", 50, "kap", "in_person"); got != 0x93956bde35f84af2 {
 		t.Errorf("sessionHash of a pinned session = %#x, want 0x93956bde35f84af2", got)
+	}
+}
+
+// TestKeyHashCollisions ingests the same files with the real key hash and with a constant
+// one (every row colliding with every other): duplicates and conflicts, within a file and
+// against the warehouse, must come out the same, row for row.
+func TestKeyHashCollisions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: 150, Seed: 5, End: testAsOf, BadRows: true}); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{filepath.Join(dir, "cohort", "assessments.csv"), filepath.Join(dir, "cohort", "sessions.csv"), "testdata/bad-rows.csv"}
+	// a second run: some rows again (duplicates of the warehouse) and one changed (a conflict)
+	again := filepath.Join(dir, "again.csv")
+	os.WriteFile(again, []byte("patient_id,clinic_id,instrument,date,"+strings.ReplaceAll(itemList, " ", "")+",total\n"+
+		"ok-1,north,PHQ9,2025-03-01,1,1,1,1,1,1,1,1,0,,,,,,,,,,,,8\n"+
+		"ok-1,north,PHQ9,2025-03-01,1,1,1,1,1,1,1,1,1,,,,,,,,,,,,9\n"+
+		"new-1,north,GAD7,2025-03-01,1,1,1,1,1,1,1,,,,,,,,,,,,,,\n"), 0o644)
+	run := func(name string) []string {
+		w, err := OpenWarehouse(ctx, filepath.Join(dir, name+".duckdb"), "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		var out []string
+		for _, fs := range [][]string{files, {again}} {
+			reps, err := w.Ingest(ctx, fs, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range reps {
+				out = append(out, fmt.Sprintf("%s read=%d accepted=%d duplicates=%d quarantined=%d %v",
+					filepath.Base(r.Path), r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined, r.Reasons))
+			}
+		}
+		out = append(out, rowsText(t, w.DB(), `SELECT file_id, line, reason, detail FROM quarantine ORDER BY ALL`)...)
+		out = append(out, rowsText(t, w.DB(), `SELECT count(*), CAST(sum(source_line) AS VARCHAR), CAST(sum(hash(patient_id, day, total)) AS VARCHAR) FROM assessments`)...)
+		out = append(out, rowsText(t, w.DB(), `SELECT count(*), CAST(sum(source_line) AS VARCHAR), CAST(sum(hash(patient_id, day, session_type)) AS VARCHAR) FROM sessions`)...)
+		return out
+	}
+	want := run("real")
+	keyHashFunc = func(string, string, int32) uint64 { return 42 }
+	defer func() { keyHashFunc = keyHash }()
+	got := run("colliding")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with colliding key hashes:\n got %q\nwant %q", got, want)
+	}
+	var conflicts, dups int
+	for _, l := range want {
+		conflicts += strings.Count(l, "conflict")
+		if strings.Contains(l, "duplicates=") && !strings.Contains(l, "duplicates=0") {
+			dups++
+		}
+	}
+	if conflicts < 3 || dups < 2 {
+		t.Errorf("the files hold too few duplicates (%d files with some) or conflicts (%d)", dups, conflicts)
 	}
 }
