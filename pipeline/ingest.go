@@ -509,6 +509,8 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	}
 	checkpoint("staged")
 	tracePhase(t0, "staged")
+	// Give the staging buffers back to the system before DuckDB takes its share.
+	debug.FreeOSMemory()
 
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
