@@ -44,9 +44,6 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 
 // reportFrom writes the workbook of an analysis already made.
 func reportFrom(out string, a *pipeline.Analysis, opt reportOptions) error {
-	if opt.audience != "internal" && opt.audience != "external" {
-		return fmt.Errorf("%w: --audience %q: want internal or external", errUsage, opt.audience)
-	}
 	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
 		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
 }
