@@ -343,24 +343,18 @@ func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started ti
 		return err
 	}
 	// One select list for the warehouse table and the lake, in the table's column order.
-	var cols string
+	var cols, insert string
 	if r.Kind == KindAssessments {
-		cols = `patient_id, clinic_id, instrument, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
-			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year, ` +
-			itemList + `, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e,
-			provisional_ptsd`
-	} else {
-		cols = `patient_id, clinic_id, day, CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
-			CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year,
-			session_type, route, dose_mg, program, setting`
-	}
-	insert := fmt.Sprintf(`INSERT INTO %s SELECT %d, %d, source_line, %s, responses_hash
-		FROM stg ANTI JOIN cls USING (source_line)`, table, runID, sf.fileID, cols)
-	if r.Kind == KindAssessments {
+		cols = `patient_id, clinic_id, instrument, day, ` + dateYearColumns + `, ` + itemList +
+			`, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e, provisional_ptsd`
 		// packed as staged: assessment_rows has the staging file's columns
 		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, %d, source_line, patient_id, clinic_id, instrument,
 			day, has_date, items, scores, band, responses_hash
 			FROM read_parquet(%s) ANTI JOIN cls USING (source_line)`, runID, sf.fileID, sqlString(sf.rows))
+	} else {
+		cols = `patient_id, clinic_id, day, ` + dateYearColumns + `, session_type, route, dose_mg, program, setting`
+		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, %d, source_line, %s, responses_hash
+			FROM stg ANTI JOIN cls USING (source_line)`, runID, sf.fileID, cols)
 	}
 	if err := exec(insert); err != nil {
 		return err

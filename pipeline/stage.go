@@ -109,9 +109,11 @@ var assessmentStageSchema = arrow.NewSchema([]arrow.Field{
 	field("key_hash", arrow.PrimitiveTypes.Uint64),
 }, nil)
 
-// stagedAssessmentColumns unpacks a staging file of assessments into the warehouse's columns.
-var stagedAssessmentColumns = func() string {
-	cols := []string{"source_line", "patient_id", "clinic_id", "instrument", "day", "has_date"}
+// unpackedScoreColumns unpacks the items and scores columns into the warehouse's item_1 …
+// item_20, total_given, total, prorated, answered, band, safety_flag, cluster_b … cluster_e
+// and provisional_ptsd.
+var unpackedScoreColumns = func() string {
+	var cols []string
 	for k := 0; k < measures.MaxItems; k++ {
 		cols = append(cols, fmt.Sprintf("CAST(nullif((items >> %d) & 7, 0) - 1 AS TINYINT) AS item_%d", 3*k, k+1))
 	}
@@ -129,9 +131,17 @@ var stagedAssessmentColumns = func() string {
 	for c, name := range []string{"cluster_b", "cluster_c", "cluster_d", "cluster_e"} {
 		cols = append(cols, "CAST(nullif("+byteAt(3+c)+", 0) - 1 AS SMALLINT) AS "+name)
 	}
-	cols = append(cols, tri(58)+" AS provisional_ptsd", "responses_hash")
+	cols = append(cols, tri(58)+" AS provisional_ptsd")
 	return strings.Join(cols, ", ")
 }()
+
+// stagedAssessmentColumns unpacks a staging file of assessments into the warehouse's columns.
+var stagedAssessmentColumns = "source_line, patient_id, clinic_id, instrument, day, has_date, " +
+	unpackedScoreColumns + ", responses_hash"
+
+// dateYearColumns derive a row's date and its lake partition year from day and has_date.
+const dateYearColumns = `CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
+	CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year`
 
 // packAssessment packs items and scores as assessmentStageSchema describes. A value that does
 // not fit its field is an error, never a silent wrap (the instruments' ranges are far inside).

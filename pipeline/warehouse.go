@@ -181,10 +181,8 @@ const assessmentRowsDDL = `CREATE TABLE IF NOT EXISTS assessment_rows (run_id IN
 // file_id, source_line, patient_id, clinic_id, instrument, day, date, year, item_1 … item_20,
 // total_given, total, prorated, answered, band, safety_flag, cluster_b … cluster_e,
 // provisional_ptsd, responses_hash.
-var assessmentsView = `CREATE OR REPLACE VIEW assessments AS SELECT run_id, file_id, ` +
-	strings.Replace(stagedAssessmentColumns, "has_date, ", `CASE WHEN has_date THEN DATE '1970-01-01' + day END AS date,
-	CASE WHEN has_date THEN CAST(year(DATE '1970-01-01' + day) AS VARCHAR) ELSE 'none' END AS year, `, 1) +
-	` FROM assessment_rows`
+var assessmentsView = `CREATE OR REPLACE VIEW assessments AS SELECT run_id, file_id, source_line, patient_id,
+	clinic_id, instrument, day, ` + dateYearColumns + `, ` + unpackedScoreColumns + `, responses_hash FROM assessment_rows`
 
 // migrations[v] upgrades a warehouse from version v to v+1.
 var migrations = map[int][]string{
