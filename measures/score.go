@@ -40,8 +40,11 @@ type Result struct {
 	Band     string
 	// ItemsGiven is false when only a total was given: item-level outputs are then unknown.
 	ItemsGiven bool
-	// SafetyFlag is true when the instrument's safety item (PHQ-9 item 9) is rated above 0.
-	SafetyFlag bool
+	// SafetyRecorded is true when the instrument has a safety item (PHQ-9 item 9) and it was
+	// answered; SafetyFlag is then true when it is rated above 0. A skipped safety item, or a
+	// total given without items, is unknown: SafetyRecorded false, never "no risk".
+	SafetyRecorded bool
+	SafetyFlag     bool
 	// Clusters holds the prorated cluster scores (PCL-5: B, C, D, E); -1 when a cluster has no
 	// answered item. Nil for instruments without clusters or without items.
 	Clusters []int
@@ -99,8 +102,9 @@ func (in Instrument) Score(items []int, total int) (Result, error) {
 		r.Prorated = true
 	}
 	r.Band = in.Band(r.Total)
-	if in.SafetyItem > 0 && items[in.SafetyItem-1] > 0 {
-		r.SafetyFlag = true
+	if in.SafetyItem > 0 && items[in.SafetyItem-1] != Missing {
+		r.SafetyRecorded = true
+		r.SafetyFlag = items[in.SafetyItem-1] > 0
 	}
 	if len(in.Clusters) > 0 {
 		r.Clusters = make([]int, len(in.Clusters))

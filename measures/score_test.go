@@ -127,22 +127,27 @@ func TestScoreTotalOnly(t *testing.T) {
 }
 
 func TestSafetyFlag(t *testing.T) {
+	// A skipped item 9 is unknown (recorded false), never "no risk" (SPEC 6.14).
 	for _, tt := range []struct {
-		items []int
-		want  bool
+		items          []int
+		recorded, flag bool
 	}{
-		{[]int{0, 0, 0, 0, 0, 0, 0, 0, 0}, false},
-		{[]int{0, 0, 0, 0, 0, 0, 0, 0, 1}, true},
-		{[]int{3, 3, 3, 3, 3, 3, 3, 3, 0}, false},
-		{missingAt([]int{1, 0, 0, 0, 0, 0, 0, 0, 0}, 9), false},
+		{[]int{0, 0, 0, 0, 0, 0, 0, 0, 0}, true, false},
+		{[]int{0, 0, 0, 0, 0, 0, 0, 0, 1}, true, true},
+		{[]int{3, 3, 3, 3, 3, 3, 3, 3, 0}, true, false},
+		{missingAt([]int{1, 0, 0, 0, 0, 0, 0, 0, 0}, 9), false, false},
+		{missingAt([]int{1, 0, 0, 0, 0, 0, 0, 0, 2}, 1), true, true},
 	} {
 		r, err := PHQ9.Score(tt.items, -1)
-		if err != nil || r.SafetyFlag != tt.want {
-			t.Errorf("%v: flag %v, %v; want %v", tt.items, r.SafetyFlag, err, tt.want)
+		if err != nil || r.SafetyRecorded != tt.recorded || r.SafetyFlag != tt.flag {
+			t.Errorf("%v: recorded %v flag %v, %v; want %v %v", tt.items, r.SafetyRecorded, r.SafetyFlag, err, tt.recorded, tt.flag)
 		}
 	}
+	if r, _ := PHQ9.Score(nil, 20); r.SafetyRecorded {
+		t.Error("a total-only PHQ-9 does not record item 9")
+	}
 	r, _ := GAD7.Score([]int{3, 3, 3, 3, 3, 3, 3}, -1)
-	if r.SafetyFlag {
+	if r.SafetyFlag || r.SafetyRecorded {
 		t.Error("GAD-7 has no safety item")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/measures/stats"
 )
 
@@ -35,9 +36,11 @@ var analysisDDL = []string{
 	`CREATE OR REPLACE TABLE relapse_curves (instrument VARCHAR, program VARCHAR, time_days DOUBLE, n_risk INTEGER, n_event INTEGER,
 		survival DOUBLE, std_err DOUBLE, lower95 DOUBLE, upper95 DOUBLE)`,
 	`CREATE OR REPLACE TABLE outcomes (instrument VARCHAR, dimension VARCHAR, grp VARCHAR, with_baseline INTEGER,
-		with_endpoint INTEGER, eligible INTEGER, change_mean DOUBLE, change_sd DOUBLE, response_n INTEGER, response_events INTEGER,
-		response_rate DOUBLE, response_lower95 DOUBLE, response_upper95 DOUBLE, response_itt_rate DOUBLE, remission_rate DOUBLE,
-		recovered INTEGER, improved INTEGER, unchanged INTEGER, deteriorated INTEGER)`,
+		acute_window_open INTEGER, with_endpoint INTEGER, eligible INTEGER, baseline_mean DOUBLE, endpoint_mean DOUBLE,
+		change_mean DOUBLE, change_sd DOUBLE, cohens_dz DOUBLE, response_n INTEGER, response_events INTEGER,
+		response_rate DOUBLE, response_lower95 DOUBLE, response_upper95 DOUBLE, response_itt_rate DOUBLE, remission_events INTEGER,
+		remission_rate DOUBLE, remission_itt_rate DOUBLE, recovered INTEGER, improved INTEGER, unchanged INTEGER, deteriorated INTEGER,
+		relapse_at_risk INTEGER, relapse_events INTEGER, relapse_free_8_weeks DOUBLE, relapse_median_days DOUBLE)`,
 }
 
 func nullable(v float64) driver.Value {
@@ -109,8 +112,12 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 					if e.class >= 0 && mr.Classes != nil {
 						cls, post = mr.Classes.Classes[e.class].Label, e.posterior
 					}
+					var quarter driver.Value = label(dimQuarter, e)
+					if quarter == outcome.ReasonAcuteWindowOpen {
+						quarter = nil // not known until the window closes
+					}
 					if err := app.AppendRow(ids[e.patient], code, label(dimClinic, e), label(dimRoute, e), label(dimProgram, e),
-						label(dimSetting, e), label(dimIntegration, e), label(dimQuarter, e), nullStr(r.Reason), bd, b, ed, en, ch,
+						label(dimSetting, e), label(dimIntegration, e), quarter, nullStr(r.Reason), bd, b, ed, en, ch,
 						r.Eligible, r.Response, r.Remission, rc, cls, post); err != nil {
 						return err
 					}
@@ -205,16 +212,19 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 				return err
 			}
 		}
-		rows := append([]GroupOutcome{{Dimension: "all", Group: "all", WithBaseline: mr.WithBaseline, WithEndpoint: mr.WithEndpoint,
-			Eligible: mr.Eligible, Change: stats.Summary{N: mr.Change.N, Mean: mr.Change.Mean, SD: mr.Change.SD},
-			Response: mr.Response, ResponseITT: mr.ResponseITT, Remission: mr.Remission,
-			ReliableChange: mr.ReliableChange}}, mr.ByGroup...)
+		rows := append([]GroupOutcome{overallOutcome(mr)}, mr.ByGroup...)
 		for _, g := range rows {
-			if err := exec(`INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, code, g.Dimension, g.Group,
-				g.WithBaseline, g.WithEndpoint, g.Eligible, nullable(g.Change.Mean), nullable(g.Change.SD), g.Response.N, g.Response.Events,
-				nullable(g.Response.Rate), nullable(g.Response.Lower95), nullable(g.Response.Upper95), nullable(g.ResponseITT.Rate),
-				nullable(g.Remission.Rate), g.ReliableChange["recovered"], g.ReliableChange["improved"], g.ReliableChange["unchanged"],
-				g.ReliableChange["deteriorated"]); err != nil {
+			var median driver.Value
+			if g.Relapse.MedianDays != nil {
+				median = *g.Relapse.MedianDays
+			}
+			if err := exec(`INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				code, g.Dimension, g.Group, g.WithBaseline, g.AcuteWindowOpen, g.WithEndpoint, g.Eligible, nullable(g.Baseline.Mean),
+				nullable(g.Endpoint.Mean), nullable(g.Change.Mean), nullable(g.Change.SD), nullable(g.CohensDz), g.Response.N,
+				g.Response.Events, nullable(g.Response.Rate), nullable(g.Response.Lower95), nullable(g.Response.Upper95),
+				nullable(g.ResponseITT.Rate), g.Remission.Events, nullable(g.Remission.Rate), nullable(g.RemissionITT.Rate),
+				g.ReliableChange["recovered"], g.ReliableChange["improved"], g.ReliableChange["unchanged"],
+				g.ReliableChange["deteriorated"], g.Relapse.AtRisk, g.Relapse.Events, nullable(g.Relapse.At8Weeks.Survival), median); err != nil {
 				return err
 			}
 		}

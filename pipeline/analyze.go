@@ -59,17 +59,24 @@ func (w Weekly) MarshalJSON() ([]byte, error) {
 	return jsonMarshal(m)
 }
 
-// RelapseSummary is the relapse analysis of one instrument (SPEC 6.9).
+// RelapseSummary is the relapse analysis of one instrument (SPEC 6.9). Its population is the
+// patients who reached half their baseline score at an acute-window visit (not the endpoint
+// responders) and had a later score.
 type RelapseSummary struct {
-	AtRisk      int                   `json:"at_risk"`
-	Events      int                   `json:"events"`
-	MedianDays  *float64              `json:"median_days"`
-	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
-	Excluded    map[string]int        `json:"excluded"`
-	Curve       KMRows                `json:"curve"`
-	ByProgram   ProgramRelapse        `json:"by_program"`
-	Cox         *stats.CoxFit         `json:"cox"`
-	CoxNote     string                `json:"cox_note,omitempty"`
+	// Eligible counts the patients with a baseline at or above the cutoff, whose windows are
+	// open or closed: AtRisk plus the Excluded reasons.
+	Eligible    int            `json:"eligible"`
+	AtRisk      int            `json:"at_risk"`
+	Events      int            `json:"events"`
+	MedianDays  *float64       `json:"median_days"`
+	RelapseFree []RelapsePoint `json:"relapse_free"`
+	// At8Weeks is the estimate at day 56, which the Summary shows whatever relapse_days holds.
+	At8Weeks  RelapsePoint   `json:"relapse_free_8_weeks"`
+	Excluded  map[string]int `json:"excluded"`
+	Curve     KMRows         `json:"curve"`
+	ByProgram ProgramRelapse `json:"by_program"`
+	Cox       *stats.CoxFit  `json:"cox"`
+	CoxNote   string         `json:"cox_note,omitempty"`
 }
 
 // ProgramRelapse compares relapse between programs.
@@ -81,36 +88,89 @@ type ProgramRelapse struct {
 
 // ProgramCurve is one program's Kaplan–Meier curve.
 type ProgramCurve struct {
-	AtRisk      int                   `json:"at_risk"`
-	Events      int                   `json:"events"`
-	MedianDays  *float64              `json:"median_days"`
-	RelapseFree []stats.SurvivalPoint `json:"relapse_free"`
-	Curve       KMRows                `json:"curve"`
+	AtRisk      int            `json:"at_risk"`
+	Events      int            `json:"events"`
+	MedianDays  *float64       `json:"median_days"`
+	RelapseFree []RelapsePoint `json:"relapse_free"`
+	At8Weeks    RelapsePoint   `json:"relapse_free_8_weeks"`
+	Curve       KMRows         `json:"curve"`
 }
 
-// GroupOutcome is one row of the outcomes-by-group tables (SPEC 6.12).
+// GroupOutcome is one row of the outcomes-by-group tables (SPEC 6.12, 9): the Summary's
+// figures for one group. Episodes whose acute window is still open count in WithBaseline and
+// AcuteWindowOpen only; the quarter dimension puts them in a group of their own,
+// "acute_window_open", since their quarter is not known yet.
 type GroupOutcome struct {
-	Dimension      string           `json:"dimension"`
-	Group          string           `json:"group"`
-	WithBaseline   int              `json:"with_baseline"`
-	WithEndpoint   int              `json:"with_endpoint"`
-	Eligible       int              `json:"eligible"`
-	Change         stats.Summary    `json:"change"`
-	Response       stats.Proportion `json:"response"`
-	ResponseITT    stats.Proportion `json:"response_itt"`
-	Remission      stats.Proportion `json:"remission"`
-	ReliableChange map[string]int   `json:"reliable_change"`
+	Dimension       string           `json:"dimension"`
+	Group           string           `json:"group"`
+	WithBaseline    int              `json:"with_baseline"`
+	AcuteWindowOpen int              `json:"acute_window_open"`
+	WithEndpoint    int              `json:"with_endpoint"`
+	Eligible        int              `json:"eligible"`
+	Baseline        stats.Summary    `json:"baseline"`
+	Endpoint        stats.Summary    `json:"endpoint"`
+	Change          stats.Summary    `json:"change"`
+	CohensDz        float64          `json:"-"`
+	Response        stats.Proportion `json:"response"`
+	ResponseITT     stats.Proportion `json:"response_itt"`
+	Remission       stats.Proportion `json:"remission"`
+	RemissionITT    stats.Proportion `json:"remission_itt"`
+	ReliableChange  map[string]int   `json:"reliable_change"`
+	Relapse         GroupRelapse     `json:"relapse"`
+}
+
+// MarshalJSON writes Cohen's d_z with NaN as null.
+func (g GroupOutcome) MarshalJSON() ([]byte, error) {
+	type plain GroupOutcome
+	return jsonMarshal(struct {
+		plain
+		CohensDz any `json:"cohens_dz"`
+	}{plain(g), nullNaN(g.CohensDz)})
+}
+
+// GroupRelapse is the relapse summary of one group: the patients who reached half their
+// baseline during the acute window and were followed afterwards (SPEC 6.9).
+type GroupRelapse struct {
+	AtRisk     int          `json:"at_risk"`
+	Events     int          `json:"events"`
+	MedianDays *float64     `json:"median_days"`
+	At8Weeks   RelapsePoint `json:"relapse_free_8_weeks"`
+}
+
+// RelapsePoint is the Kaplan–Meier relapse-free estimate at a set day with the counts it rests
+// on: patients still followed on that day and relapses on or before it.
+type RelapsePoint struct {
+	Time     float64 `json:"time"`
+	NRisk    int     `json:"n_risk"`
+	Events   int     `json:"events"`
+	Survival float64 `json:"survival"`
+	StdErr   float64 `json:"std_err"`
+	Lower95  float64 `json:"lower95"`
+	Upper95  float64 `json:"upper95"`
+}
+
+// MarshalJSON writes undefined values as null.
+func (p RelapsePoint) MarshalJSON() ([]byte, error) {
+	return jsonMarshal(map[string]any{"time": p.Time, "n_risk": p.NRisk, "events": p.Events, "survival": nullNaN(p.Survival),
+		"std_err": nullNaN(p.StdErr), "lower95": nullNaN(p.Lower95), "upper95": nullNaN(p.Upper95)})
 }
 
 // MeasureResult is the analysis of one instrument (SPEC 7).
 type MeasureResult struct {
-	Instrument     string           `json:"instrument"`
-	Name           string           `json:"name"`
-	Patients       int              `json:"patients"` // treated patients with any score of the instrument
-	WithBaseline   int              `json:"with_baseline"`
-	WithEndpoint   int              `json:"with_endpoint"`
-	Eligible       int              `json:"eligible"`
-	Excluded       map[string]int   `json:"excluded"`
+	Instrument string `json:"instrument"`
+	Name       string `json:"name"`
+	Patients   int    `json:"patients"` // treated patients with any score of the instrument
+	// WithBaseline counts every patient with a baseline, AcuteWindowOpen those of them still in
+	// the acute window; every other count and rate leaves the open ones out (SPEC 6.4).
+	WithBaseline    int `json:"with_baseline"`
+	AcuteWindowOpen int `json:"acute_window_open"`
+	WithEndpoint    int `json:"with_endpoint"`
+	// Eligible counts the patients at or above the cutoff whose acute window has closed: the
+	// intention-to-treat denominator.
+	Eligible int `json:"eligible"`
+	// Excluded is the attrition: every reason (no_baseline, acute_window_open, no_endpoint)
+	// with its count, zeros included.
+	Excluded       map[string]int   `json:"attrition"`
 	Baseline       stats.Summary    `json:"baseline"`
 	Endpoint       stats.Summary    `json:"endpoint"`
 	Change         stats.TTest      `json:"change"`
@@ -131,14 +191,22 @@ type MeasureResult struct {
 	ByGroup         []GroupOutcome `json:"by_group"`
 }
 
-// SafetyFlag is a patient whose latest PHQ-9 rates item 9 above 0 (internal audience only).
+// SafetyFlag is a patient whose most recent PHQ-9 that recorded item 9 rated it above 0
+// (SPEC 6.14; internal audience only). Treated or not: a patient screened at a preparation
+// session is listed too.
 type SafetyFlag struct {
 	PatientID string `json:"patient_id"`
 	ClinicID  string `json:"clinic_id"`
-	Day       int32  `json:"day"`
-	Date      string `json:"date"`
-	Item9     int    `json:"item_9"`
-	Total     int    `json:"total"`
+	// Day, Date, Item9 and Total are those of the PHQ-9 that recorded item 9.
+	Day   int32  `json:"day"`
+	Date  string `json:"date"`
+	Item9 int    `json:"item_9"`
+	Total int    `json:"total"`
+	// Later is true when a later PHQ-9 did not record item 9 (total only, or item 9 skipped):
+	// LaterDay/LaterDate is the latest such PHQ-9. Its missing item 9 is unknown, not "no risk".
+	Later     bool   `json:"later_without_item_9"`
+	LaterDay  int32  `json:"later_day"`
+	LaterDate string `json:"later_date"`
 }
 
 // Analysis is everything analyze derives; its JSON is SPEC 7's.
@@ -203,7 +271,7 @@ const (
 
 // codeText holds the reason and category strings episodes refer to by index.
 var codeText = []string{"", outcome.ReasonNoBaseline, outcome.ReasonNoEndpoint, outcome.ReasonNotEligible,
-	outcome.ReasonNoResponse, outcome.ReasonNoFollowUp, outcome.Recovered, outcome.Improved, outcome.Unchanged,
+	outcome.ReasonNoResponse, outcome.ReasonNoFollowUp, outcome.ReasonAcuteWindowOpen, outcome.Recovered, outcome.Improved, outcome.Unchanged,
 	outcome.Deteriorated}
 
 var codeOf = func() map[string]uint8 {
@@ -340,14 +408,34 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	p := outcome.Params{BaselineDays: cfg.BaselineDays, AcuteDays: cfg.AcuteDays, ResponseFraction: cfg.ResponseFraction}
 	a := &Analysis{KapstatVersion: Version, Config: cfg, Measures: map[string]*MeasureResult{},
 		Cohort: Cohort{Excluded: map[string]int{}}, Quarters: []string{}}
-	asOf := "9999-12-31"
-	if opt.AsOf != nil {
-		s := opt.AsOf.Format("2006-01-02")
-		a.AsOf, asOf = &s, s
-	}
 	var err error
 	if a.Inputs, err = w.inputs(ctx); err != nil {
 		return nil, err
+	}
+	// The as-of day decides which rows are in force and which acute windows have closed
+	// (SPEC 6.4, 6.13): --as-of, else today when the data carry dates. Day offsets have no
+	// calendar: their windows are all closed and no row of theirs is cut off.
+	var dated bool
+	if err := w.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM assessments WHERE date IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM sessions WHERE date IS NOT NULL)`).Scan(&dated); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	asOf, asOfDay := "9999-12-31", outcome.AllClosed
+	if opt.AsOf == nil && dated {
+		now := time.Now
+		if opt.Now != nil {
+			now = opt.Now
+		}
+		t := now().UTC()
+		opt.AsOf = &t
+	}
+	if opt.AsOf != nil {
+		s := opt.AsOf.Format("2006-01-02")
+		a.AsOf, asOf = &s, s
+		asOfDay = int(dayOf(*opt.AsOf))
+	}
+	for _, r := range []string{outcome.ReasonNoDosingSession, outcome.ReasonNoAssessments} {
+		a.Cohort.Excluded[r] = 0
 	}
 	var nSessions int64
 	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE)`, asOf).Scan(&nSessions); err != nil {
@@ -437,8 +525,16 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			}
 			a.Cohort.Patients++
 			sessions := make([]outcome.Session, len(sessRows))
+			patientDated := false
 			for i, s := range sessRows {
 				sessions[i] = s.s
+				patientDated = patientDated || s.hasDate
+			}
+			for i := range scores {
+				patientDated = patientDated || scores[i].hasDate
+			}
+			if f, ok := safetyFlag(id, scores); ok {
+				a.Safety = append(a.Safety, f)
 			}
 			first := 0
 			if len(scores) > 0 {
@@ -465,28 +561,23 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				}
 			}
 			g := outcome.GroupsOf(sessions, index, baseClinic, p)
+			// A patient's rows are all dated or all day offsets (ingest refuses a mix).
+			patientAsOf := outcome.AllClosed
+			if patientDated {
+				patientAsOf = asOfDay
+			}
 			q := outcome.Unknown
-			if a.DatesAvailable {
+			switch {
+			case outcome.WindowOpen(index, patientAsOf, p):
+				// No acute outcome yet, so no quarter: it is shown apart, as still in treatment.
+				q = outcome.ReasonAcuteWindowOpen
+			case a.DatesAvailable:
 				q = outcome.EpisodeQuarter(index, p)
 				quarters[q] = true
 			}
 			var gid [nDims]int16
 			for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
 				gid[d] = dims[d].id(label)
-			}
-			// Safety: the latest PHQ-9 of the patient.
-			var lastPHQ *scoreRow
-			for i := range scores {
-				if scores[i].instrument == "PHQ9" {
-					lastPHQ = &scores[i]
-				}
-			}
-			if lastPHQ != nil && lastPHQ.item9 > 0 {
-				f := SafetyFlag{PatientID: id, ClinicID: lastPHQ.clinic, Day: lastPHQ.day, Item9: lastPHQ.item9, Total: lastPHQ.total}
-				if lastPHQ.hasDate {
-					f.Date = DayDate(lastPHQ.day).Format("2006-01-02")
-				}
-				a.Safety = append(a.Safety, f)
 			}
 			for lo := 0; lo < len(scores); {
 				hi := lo
@@ -502,7 +593,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				if m == nil {
 					continue
 				}
-				m.add(pi, gid, index, scoreBuf, p)
+				m.add(pi, gid, index, patientAsOf, scoreBuf, p)
 			}
 		}
 		aErr, sErr := as.err(), ss.err()
@@ -540,12 +631,44 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	return a, nil
 }
 
-// add derives one patient's episode of this instrument.
-func (m *measureData) add(pi int32, gid [nDims]int16, index int, scores []outcome.Score, p outcome.Params) {
+// safetyFlag applies SPEC 6.14 to one patient's scores (ordered by instrument, then day): the
+// most recent PHQ-9 that recorded item 9 decides; a later PHQ-9 without item 9 is noted beside
+// it and never read as "no risk".
+func safetyFlag(id string, scores []scoreRow) (SafetyFlag, bool) {
+	var rated, later *scoreRow
+	for i := range scores {
+		s := &scores[i]
+		if s.instrument != "PHQ9" {
+			continue
+		}
+		if s.item9 >= 0 {
+			rated, later = s, nil
+		} else {
+			later = s
+		}
+	}
+	if rated == nil || rated.item9 <= 0 {
+		return SafetyFlag{}, false
+	}
+	f := SafetyFlag{PatientID: id, ClinicID: rated.clinic, Day: rated.day, Item9: rated.item9, Total: rated.total}
+	if rated.hasDate {
+		f.Date = DayDate(rated.day).Format("2006-01-02")
+	}
+	if later != nil {
+		f.Later, f.LaterDay = true, later.day
+		if later.hasDate {
+			f.LaterDate = DayDate(later.day).Format("2006-01-02")
+		}
+	}
+	return f, true
+}
+
+// add derives one patient's episode of this instrument as of day asOf.
+func (m *measureData) add(pi int32, gid [nDims]int16, index, asOf int, scores []outcome.Score, p outcome.Params) {
 	m.patients++
 	e := episode{patient: pi, groups: gid, class: -1}
-	res := outcome.Episode(index, scores, m.th, p)
-	e.set(res, outcome.Relapse(index, scores, m.th, p))
+	res := outcome.Episode(index, scores, m.th, p, asOf)
+	e.set(res, outcome.Relapse(index, scores, m.th, p, asOf))
 	if res.HasBaseline {
 		pts := outcome.Trajectory(index, scores, p)
 		grp := len(m.trajEpisodes)

@@ -268,3 +268,151 @@ func TestAnalyzeChunks(t *testing.T) {
 		t.Error("cohort size missing")
 	}
 }
+
+// A cohort as of A = 2025-06-30 for open acute windows (SPEC 6.4) and the Safety list (SPEC
+// 6.14). PHQ-9 rows give items (item 9 last) or a total only. Windows last 56 days.
+//
+//	o1  dosed A−3 (window open until A+53), baseline A−5 total 18: still in treatment
+//	o2  dosed A−28, baseline A−30 20, week-4 score A−2 of 8 (8 ≤ 10 would be a response): open,
+//	    an interim score; its latest PHQ-9 rates item 9 at 2 → on the Safety list
+//	c1  dosed A−60 (window closed at A−4), baseline A−61 16 (item 9 = 1), A−10 6 (item 9 = 0):
+//	    completer, responder (6 ≤ 8), remitter (6 is not < 5: no), change −10; not on the list
+//	c2  dosed A−100, baseline A−100 14, nothing after: closed without an end score (dropout)
+//	s1  preparation session only, PHQ-9 item 9 = 2 → untreated, but on the Safety list
+//	s2  preparation only; item 9 = 3 at A−40, then a total-only PHQ-9 at A−20 → listed with
+//	    the A−40 rating and A−20 as the later PHQ-9 without item 9
+//	s3  preparation only; item 9 = 1 at A−40, then item 9 skipped (prorated) at A−20 → listed
+//	s4  preparation only; item 9 = 2 at A−40, then 0 at A−20 → not listed
+//
+// Expected PHQ-9 counts: 4 treated with scores, all with a baseline; 2 open; of the 2 closed,
+// 1 completer and 1 dropout; eligible (closed, baseline ≥ 10) 2; response 1/1 completers, 1/2
+// intention to treat. Quarters: c1 index+56 = A−4 and c2 index+56 = A−44 are both 2025Q2;
+// the open ones are in no quarter.
+func openWindowCohort(t *testing.T) []string {
+	dir := t.TempDir()
+	A := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+	day := func(n int) string { return A.AddDate(0, 0, n).Format("2006-01-02") }
+	var a strings.Builder
+	a.WriteString("patient_id,clinic_id,instrument,date,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9,total\n")
+	row := func(p string, d int, items string, total string) {
+		fmt.Fprintf(&a, "%s,north,PHQ9,%s,%s,%s\n", p, day(d), items, total)
+	}
+	noItems := ",,,,,,,,"
+	row("o1", -5, noItems, "18")
+	row("o2", -30, noItems, "20")
+	row("o2", -2, "1,1,1,1,1,1,0,0,2", "8")
+	row("c1", -61, "2,2,2,2,2,2,2,1,1", "16")
+	row("c1", -10, "1,1,1,1,1,1,0,0,0", "6")
+	row("c2", -100, noItems, "14")
+	row("s1", -10, "2,2,2,2,2,2,2,2,2", "18")
+	row("s2", -40, "2,2,2,2,2,2,2,1,3", "18")
+	row("s2", -20, noItems, "12")
+	row("s3", -40, "1,1,1,1,1,1,1,1,1", "9")
+	row("s3", -20, "1,1,1,1,1,1,1,1,", "") // item 9 skipped: prorated 8 × 9/8 = 9
+	row("s4", -40, "2,2,2,2,2,2,2,2,2", "18")
+	row("s4", -20, "1,1,1,1,1,1,1,1,0", "8")
+	var s strings.Builder
+	s.WriteString("patient_id,clinic_id,date,session_type,route,program\n")
+	for p, d := range map[string]int{"o1": -3, "o2": -28, "c1": -60, "c2": -100} {
+		fmt.Fprintf(&s, "%s,north,%s,dosing,sublingual,kap\n", p, day(d))
+	}
+	for _, p := range []string{"s1", "s2", "s3", "s4"} {
+		fmt.Fprintf(&s, "%s,north,%s,preparation,,kap\n", p, day(-45))
+	}
+	files := []string{filepath.Join(dir, "assessments.csv"), filepath.Join(dir, "sessions.csv")}
+	os.WriteFile(files[0], []byte(a.String()), 0o644)
+	os.WriteFile(files[1], []byte(s.String()), 0o644)
+	return files
+}
+
+func TestAnalyzeOpenWindows(t *testing.T) {
+	w, _ := openTemp(t)
+	ctx := context.Background()
+	if _, err := w.Ingest(ctx, openWindowCohort(t), testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+	a, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig(), AsOf: &asOf, Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.Measures["PHQ9"]
+	if m.Patients != 4 || m.WithBaseline != 4 || m.AcuteWindowOpen != 2 || m.WithEndpoint != 1 || m.Eligible != 2 {
+		t.Errorf("patients %d with baseline %d open %d with endpoint %d eligible %d", m.Patients, m.WithBaseline,
+			m.AcuteWindowOpen, m.WithEndpoint, m.Eligible)
+	}
+	wantAttrition := map[string]int{"no_baseline": 0, "acute_window_open": 2, "no_endpoint": 1}
+	if fmt.Sprint(m.Excluded) != fmt.Sprint(wantAttrition) {
+		t.Errorf("attrition %v, want %v", m.Excluded, wantAttrition)
+	}
+	if m.Response.Events != 1 || m.Response.N != 1 || m.ResponseITT.N != 2 || m.Change.N != 1 || m.Change.Mean != -10 {
+		t.Errorf("response %+v itt %+v change %+v", m.Response, m.ResponseITT, m.Change)
+	}
+	if m.Baseline.N != 4 || m.Baseline.Mean != 17 { // (18+20+16+14)/4
+		t.Errorf("baseline %+v, want n 4 mean 17", m.Baseline)
+	}
+	// Every treated patient belongs to 2025Q2 or to no quarter yet.
+	if fmt.Sprint(a.Quarters) != "[2025Q2]" {
+		t.Errorf("quarters %v, want [2025Q2]", a.Quarters)
+	}
+	q := map[string]GroupOutcome{}
+	for _, g := range m.ByGroup {
+		if g.Dimension == "quarter" {
+			q[g.Group] = g
+		}
+	}
+	if g := q["2025Q2"]; g.WithBaseline != 2 || g.Eligible != 2 || g.WithEndpoint != 1 || g.Response.Events != 1 {
+		t.Errorf("2025Q2 %+v", g)
+	}
+	if g := q["acute_window_open"]; g.WithBaseline != 2 || g.AcuteWindowOpen != 2 || g.Eligible != 0 || g.WithEndpoint != 0 {
+		t.Errorf("open group %+v", g)
+	}
+	// Relapse counts patients who reached half their baseline at any acute visit, open window
+	// or not: o2 (8 ≤ 10 on A−2) and c1 (6 ≤ 8 on A−10) did, with nothing later; c2 never did
+	// in its closed window; o1 has not yet, with its window open.
+	r := m.Relapse
+	if r.Eligible != 4 || r.AtRisk != 0 || r.Excluded["acute_window_open"] != 1 || r.Excluded["no_response"] != 1 || r.Excluded["no_followup_after_response"] != 2 {
+		t.Errorf("relapse eligible %d at risk %d excluded %v", r.Eligible, r.AtRisk, r.Excluded)
+	}
+	var reason string
+	if err := w.DB().QueryRow(`SELECT excluded_reason || '/' || coalesce(quarter, 'none') FROM episodes WHERE patient_id = 'o2'`).Scan(&reason); err != nil || reason != "acute_window_open/none" {
+		t.Errorf("o2 episode row: %q (%v)", reason, err)
+	}
+	// Cohort: the four preparation-only patients are untreated; every reason is listed.
+	if a.Cohort.Treated != 4 || fmt.Sprint(a.Cohort.Excluded) != "map[no_assessments:0 no_dosing_session:4]" {
+		t.Errorf("cohort %+v", a.Cohort)
+	}
+	// Safety: o2, s1, s2 (with its later total-only PHQ-9) and s3 (with its later PHQ-9 that
+	// skipped item 9); not c1 or s4, whose latest recorded item 9 is 0.
+	var got []string
+	for _, f := range a.Safety {
+		got = append(got, fmt.Sprintf("%s:%s:%d:%d:%s", f.PatientID, f.Date, f.Item9, f.Total, f.LaterDate))
+	}
+	want := []string{"o2:2025-06-28:2:8:", "s1:2025-06-20:2:18:", "s2:2025-05-21:3:18:2025-06-10", "s3:2025-05-21:1:9:2025-06-10"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("safety list\n got %v\nwant %v", got, want)
+	}
+	// The stored flag of a PHQ-9 that skipped item 9 is unknown (NULL), never false.
+	var flag any = "unset"
+	if err := w.DB().QueryRow(`SELECT safety_flag FROM assessments WHERE patient_id = 's3' AND item_9 IS NULL`).Scan(&flag); err != nil || flag != nil {
+		t.Errorf("s3's later PHQ-9: safety_flag %v (%v), want NULL", flag, err)
+	}
+}
+
+// Without --as-of, dated data are analysed as of today (the clock), and every acute window
+// that has not closed by then is open.
+func TestAnalyzeDefaultAsOfIsToday(t *testing.T) {
+	w, _ := openTemp(t)
+	ctx := context.Background()
+	if _, err := w.Ingest(ctx, openWindowCohort(t), testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2025, 6, 30, 15, 0, 0, 0, time.UTC) }
+	a, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig(), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.AsOf == nil || *a.AsOf != "2025-06-30" || a.Measures["PHQ9"].AcuteWindowOpen != 2 {
+		t.Errorf("as of %v, open %d; want 2025-06-30 and 2", a.AsOf, a.Measures["PHQ9"].AcuteWindowOpen)
+	}
+}

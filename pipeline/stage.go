@@ -183,7 +183,7 @@ func packAssessment(a *Assessment) (items, scores int64, err error) {
 			}
 		}
 	}
-	tri(56, a.Score.ItemsGiven, a.Score.SafetyFlag)
+	tri(56, a.Score.SafetyRecorded, a.Score.SafetyFlag)
 	tri(58, len(a.Score.Clusters) == 4, a.Score.Provisional)
 	if a.Score.Prorated {
 		scores |= 1 << 60

@@ -23,6 +23,25 @@ func describe(x []float64) stats.Summary {
 	return s
 }
 
+// overallOutcome is the "all patients" row of an instrument in the outcomes-by-group form.
+func overallOutcome(mr *MeasureResult) GroupOutcome {
+	ch := stats.Summary{N: mr.Change.N, Mean: mr.Change.Mean, SD: mr.Change.SD}
+	r := mr.Relapse
+	return GroupOutcome{Dimension: "all", Group: "all", WithBaseline: mr.WithBaseline, AcuteWindowOpen: mr.AcuteWindowOpen,
+		WithEndpoint: mr.WithEndpoint, Eligible: mr.Eligible, Baseline: mr.Baseline, Endpoint: mr.Endpoint, Change: ch,
+		CohensDz: dz(ch), Response: mr.Response, ResponseITT: mr.ResponseITT, Remission: mr.Remission,
+		RemissionITT: mr.RemissionITT, ReliableChange: mr.ReliableChange,
+		Relapse: GroupRelapse{AtRisk: r.AtRisk, Events: r.Events, MedianDays: r.MedianDays, At8Weeks: r.At8Weeks}}
+}
+
+// dz is Cohen's d_z of a change summary: mean / SD, NaN when undefined.
+func dz(s stats.Summary) float64 {
+	if s.N < 2 || !(s.SD > 0) {
+		return math.NaN()
+	}
+	return s.Mean / s.SD
+}
+
 // pairedT is stats.PairedT that still reports n, mean and SD when the test is undefined
 // (fewer than 2 differences, or all differences equal).
 func pairedT(d []float64) stats.TTest {
@@ -46,12 +65,13 @@ func wilson(events, n int) stats.Proportion {
 	return p
 }
 
-// tally is the outcome counts of a set of episodes.
+// tally is the outcome counts of a set of episodes. Episodes whose acute window is still open
+// count in withBaseline (and the baseline mean) and in open, and in nothing else (SPEC 6.4).
 type tally struct {
-	withBaseline, withEndpoint, eligible    int
-	baseline, endpoint, change              []float64
-	respEv, respN, respITT, remEv, remITTEv int
-	rc                                      map[string]int
+	withBaseline, open, withEndpoint, eligible int
+	baseline, endpoint, change                 []float64
+	respEv, respN, remEv                       int
+	rc                                         map[string]int
 }
 
 func tallyOf(eps []episode, keep func(*episode) bool) *tally {
@@ -68,6 +88,10 @@ func tallyOf(eps []episode, keep func(*episode) bool) *tally {
 		}
 		t.withBaseline++
 		t.baseline = append(t.baseline, float64(r.Baseline))
+		if r.Reason == outcome.ReasonAcuteWindowOpen {
+			t.open++
+			continue
+		}
 		if r.Eligible {
 			t.eligible++
 		}
@@ -93,7 +117,8 @@ func tallyOf(eps []episode, keep func(*episode) bool) *tally {
 // summarize computes one instrument's results (SPEC 6, 7) and fills the per-episode class,
 // posterior and BLUPs.
 func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict, ids []string) (*MeasureResult, error) {
-	mr := &MeasureResult{Instrument: m.in.Code, Name: m.in.Name, Patients: m.patients, Excluded: map[string]int{}}
+	mr := &MeasureResult{Instrument: m.in.Code, Name: m.in.Name, Patients: m.patients, Excluded: map[string]int{
+		outcome.ReasonNoBaseline: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoEndpoint: 0}}
 	for i := range m.episodes {
 		if r := codeText[m.episodes[i].reason]; r != "" {
 			mr.Excluded[r]++
@@ -108,6 +133,7 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 	mr.Remission = wilson(t.remEv, t.respN)
 	mr.RemissionITT = wilson(t.remEv, t.eligible)
 	mr.ReliableChange = t.rc
+	mr.AcuteWindowOpen = t.open
 
 	// Trajectory: the mixed model over baseline and acute-window scores (SPEC 6.10).
 	if len(m.trajEpisodes) > 0 {
@@ -169,46 +195,130 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 		}
 		sort.Slice(order, func(i, j int) bool { return labels[order[i]] < labels[order[j]] })
 		for _, gi := range order {
-			gt := tallyOf(m.episodes, func(e *episode) bool { return int(e.groups[d]) == gi })
+			in := func(e *episode) bool { return int(e.groups[d]) == gi }
+			gt := tallyOf(m.episodes, in)
 			if gt.withBaseline == 0 {
 				continue
 			}
+			change := describe(gt.change)
 			mr.ByGroup = append(mr.ByGroup, GroupOutcome{
 				Dimension: dimNames[d], Group: labels[gi],
-				WithBaseline: gt.withBaseline, WithEndpoint: gt.withEndpoint, Eligible: gt.eligible,
-				Change:   describe(gt.change),
+				WithBaseline: gt.withBaseline, AcuteWindowOpen: gt.open, WithEndpoint: gt.withEndpoint, Eligible: gt.eligible,
+				Baseline: describe(gt.baseline), Endpoint: describe(gt.endpoint),
+				Change: change, CohensDz: dz(change),
 				Response: wilson(gt.respEv, gt.respN), ResponseITT: wilson(gt.respEv, gt.eligible),
-				Remission: wilson(gt.remEv, gt.respN), ReliableChange: gt.rc,
+				Remission: wilson(gt.remEv, gt.respN), RemissionITT: wilson(gt.remEv, gt.eligible),
+				ReliableChange: gt.rc, Relapse: m.groupRelapse(in),
 			})
 		}
 	}
 	return mr, nil
 }
 
-// relapse runs the survival analysis of SPEC 6.9 over the at-risk episodes.
-func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
-	rs := RelapseSummary{Excluded: map[string]int{}, RelapseFree: []stats.SurvivalPoint{}, Curve: KMRows{},
-		ByProgram: ProgramRelapse{Curves: map[string]ProgramCurve{}}}
-	var times, base []float64
-	var events []bool
-	var prog []string
+// relapseData is the at-risk episodes of a relapse analysis.
+type relapseData struct {
+	times, base []float64
+	events      []bool
+	prog        []string
+}
+
+// relapseOf collects the relapse data of the episodes that keep accepts (nil: all), counting
+// the eligible patients who are not at risk by reason into excluded when it is not nil.
+func (m *measureData) relapseOf(keep func(*episode) bool, dims *[nDims]dict, excluded map[string]int) (rd relapseData, eligible int) {
 	for i := range m.episodes {
 		e := &m.episodes[i]
+		if keep != nil && !keep(e) {
+			continue
+		}
 		r := e.relapseResult()
+		if r.Reason == outcome.ReasonNoBaseline || r.Reason == outcome.ReasonNotEligible {
+			continue
+		}
+		eligible++
 		if !r.AtRisk {
-			if r.Reason != outcome.ReasonNoBaseline && r.Reason != outcome.ReasonNotEligible {
-				rs.Excluded[r.Reason]++
+			if excluded != nil {
+				excluded[r.Reason]++
 			}
 			continue
 		}
-		rs.AtRisk++
-		if r.Event {
+		rd.times = append(rd.times, float64(r.Time))
+		rd.events = append(rd.events, r.Event)
+		rd.base = append(rd.base, float64(e.baseline))
+		if dims != nil {
+			rd.prog = append(rd.prog, dims[dimProgram].labels[e.groups[dimProgram]])
+		}
+	}
+	return rd, eligible
+}
+
+// relapsePoints is the curve at the given days with the relapses on or before each.
+func relapsePoints(km *stats.KMCurve, days []float64) []RelapsePoint {
+	out := make([]RelapsePoint, 0, len(days))
+	for _, p := range km.At(days) {
+		ev := 0
+		for _, r := range km.Table {
+			if r.Time <= p.Time {
+				ev += r.NEvent
+			}
+		}
+		out = append(out, RelapsePoint{Time: p.Time, NRisk: p.NRisk, Events: ev, Survival: p.Survival, StdErr: p.StdErr,
+			Lower95: p.Lower95, Upper95: p.Upper95})
+	}
+	return out
+}
+
+// eightWeeks is the day of the Summary's relapse-free figure.
+const eightWeeks = 56
+
+// kmCurve is one Kaplan–Meier curve with its set-day points.
+func kmCurve(tm []float64, ev []bool, days []float64) (ProgramCurve, error) {
+	km, err := stats.KaplanMeier(tm, ev)
+	if err != nil {
+		return ProgramCurve{}, err
+	}
+	pc := ProgramCurve{AtRisk: km.N, Events: km.Events, RelapseFree: relapsePoints(km, days),
+		At8Weeks: relapsePoints(km, []float64{eightWeeks})[0], Curve: km.Table}
+	if !math.IsNaN(km.Median) {
+		v := km.Median
+		pc.MedianDays = &v
+	}
+	return pc, nil
+}
+
+// noRelapsePoint is the 8-week point of a group nobody in which is followed.
+func noRelapsePoint() RelapsePoint {
+	nan := math.NaN()
+	return RelapsePoint{Time: eightWeeks, Survival: nan, StdErr: nan, Lower95: nan, Upper95: nan}
+}
+
+// groupRelapse is the relapse summary of the episodes keep accepts.
+func (m *measureData) groupRelapse(keep func(*episode) bool) GroupRelapse {
+	rd, _ := m.relapseOf(keep, nil, nil)
+	g := GroupRelapse{At8Weeks: noRelapsePoint()}
+	if len(rd.times) == 0 {
+		return g
+	}
+	c, err := kmCurve(rd.times, rd.events, nil)
+	if err != nil {
+		return g
+	}
+	g.AtRisk, g.Events, g.MedianDays, g.At8Weeks = c.AtRisk, c.Events, c.MedianDays, c.At8Weeks
+	return g
+}
+
+// relapse runs the survival analysis of SPEC 6.9 over the at-risk episodes.
+func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
+	rs := RelapseSummary{RelapseFree: []RelapsePoint{}, Curve: KMRows{}, At8Weeks: noRelapsePoint(),
+		Excluded: map[string]int{outcome.ReasonNoResponse: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoFollowUp: 0},
+		ByProgram: ProgramRelapse{Curves: map[string]ProgramCurve{}}}
+	rd, eligible := m.relapseOf(nil, dims, rs.Excluded)
+	times, events, base, prog := rd.times, rd.events, rd.base, rd.prog
+	rs.Eligible = eligible
+	rs.AtRisk = len(times)
+	for _, e := range events {
+		if e {
 			rs.Events++
 		}
-		times = append(times, float64(r.Time))
-		events = append(events, r.Event)
-		base = append(base, float64(e.baseline))
-		prog = append(prog, dims[dimProgram].labels[e.groups[dimProgram]])
 	}
 	if rs.AtRisk == 0 {
 		return rs
@@ -217,21 +327,10 @@ func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 	for i, d := range cfg.RelapseDays {
 		days[i] = float64(d)
 	}
-	curve := func(tm []float64, ev []bool) (ProgramCurve, error) {
-		km, err := stats.KaplanMeier(tm, ev)
-		if err != nil {
-			return ProgramCurve{}, err
-		}
-		pc := ProgramCurve{AtRisk: km.N, Events: km.Events, RelapseFree: km.At(days), Curve: km.Table}
-		if !math.IsNaN(km.Median) {
-			v := km.Median
-			pc.MedianDays = &v
-		}
-		return pc, nil
-	}
+	curve := func(tm []float64, ev []bool) (ProgramCurve, error) { return kmCurve(tm, ev, days) }
 	all, err := curve(times, events)
 	if err == nil {
-		rs.MedianDays, rs.RelapseFree, rs.Curve = all.MedianDays, all.RelapseFree, all.Curve
+		rs.MedianDays, rs.RelapseFree, rs.At8Weeks, rs.Curve = all.MedianDays, all.RelapseFree, all.At8Weeks, all.Curve
 	}
 	// By program: curves, log-rank, and Cox with program (reference kap) and baseline.
 	levels := map[string]int{}

@@ -173,7 +173,7 @@ func (b *builder) relapseBlocks(s *Sheet, m *pipeline.MeasureResult) {
 		from, to int
 	}
 	var setCurves []curveRef
-	addSet := func(name, key string, atRisk int, pts []stats.SurvivalPoint) {
+	addSet := func(name, key string, atRisk int, pts []pipeline.RelapsePoint) {
 		from := len(set.Rows)
 		set.add(bold(name), integer(0), count(key+"/at_risk", atRisk), Cell{Kind: Rate, Value: 1, Deps: []int{2}}, blank(), blank())
 		for _, p := range pts {

@@ -2,6 +2,7 @@ package outcome
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -22,9 +23,12 @@ const (
 // EpisodeResult is the outcome of one instrument over one patient's episode.
 type EpisodeResult struct {
 	// Reason is "" for a completer, ReasonNoBaseline when the patient is
-	// excluded from the instrument, ReasonNoEndpoint for attrition: the
-	// patient has a baseline but no acute-window score and still counts
-	// in the intention-to-treat rates.
+	// excluded from the instrument, ReasonAcuteWindowOpen when the acute
+	// window has not closed by the as-of day (no acute outcome yet: the
+	// episode is in no completer, intention-to-treat, change or
+	// reliable-change figure), and ReasonNoEndpoint for attrition: the
+	// window closed without an acute-window score, and the patient still
+	// counts in the intention-to-treat rates.
 	Reason string
 
 	HasBaseline bool
@@ -39,7 +43,9 @@ type EpisodeResult struct {
 	// an endpoint.
 	Change int
 
-	// Eligible is Baseline >= Cutoff; set whenever HasBaseline.
+	// Eligible is Baseline >= Cutoff; set whenever HasBaseline, also while
+	// the window is open (the intention-to-treat denominator leaves such
+	// episodes out by their Reason).
 	Eligible bool
 	// Response and Remission are false without an endpoint, which is how
 	// intention-to-treat rates count attrition.
@@ -51,11 +57,24 @@ type EpisodeResult struct {
 	ReliableChange string
 }
 
+// AllClosed is the as-of day of an analysis in which every acute window
+// counts as closed: data with day offsets and no as-of date (offsets have
+// no calendar).
+const AllClosed = math.MaxInt
+
+// WindowOpen reports whether the acute window of an episode with this
+// index day is still open on day asOf: index+AcuteDays > asOf.
+func WindowOpen(index, asOf int, p Params) bool {
+	return asOf != AllClosed && index+p.AcuteDays > asOf
+}
+
 // Episode derives the acute outcome of one instrument for a patient whose
-// index day is index. The scores are that patient's scores of that
-// instrument, in any order.
+// index day is index, as of day asOf (AllClosed when every window counts
+// as closed). The scores are that patient's scores of that instrument, in
+// any order.
 //
 //	baseline  = the latest score with index-BaselineDays <= day <= index
+//	open      = index+AcuteDays > asOf: no acute outcome yet
 //	endpoint  = the latest score with index < day <= index+AcuteDays
 //	change    = endpoint - baseline
 //	eligible  = baseline >= Cutoff
@@ -63,11 +82,14 @@ type EpisodeResult struct {
 //	remission = eligible && endpoint < Remission
 //
 // A score on the index day is a baseline, never in the acute window. Without
-// a baseline the result only carries Reason = ReasonNoBaseline. Two scores on
+// a baseline the result only carries Reason = ReasonNoBaseline. An open
+// window keeps the baseline and eligibility but has no endpoint, even when
+// it already holds scores: an interim score is not the end of treatment.
+// Two scores on
 // the same day cannot survive ingest (they are duplicates or conflicts); if
 // they occur anyway, they are ordered by total, so the higher total is the
 // later one.
-func Episode(index int, scores []Score, th Thresholds, p Params) EpisodeResult {
+func Episode(index int, scores []Score, th Thresholds, p Params, asOf int) EpisodeResult {
 	s := sortedScores(scores)
 	b, ok := baseline(index, s, p)
 	if !ok {
@@ -78,6 +100,10 @@ func Episode(index int, scores []Score, th Thresholds, p Params) EpisodeResult {
 		BaselineDay: b.Day,
 		Baseline:    b.Total,
 		Eligible:    b.Total >= th.Cutoff,
+	}
+	if WindowOpen(index, asOf, p) {
+		r.Reason = ReasonAcuteWindowOpen
+		return r
 	}
 	e, ok := endpoint(index, s, p)
 	if !ok {

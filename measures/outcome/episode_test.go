@@ -22,8 +22,68 @@ func TestEpisode(t *testing.T) {
 		scores []Score
 		th     Thresholds
 		p      Params // zero means DefaultParams
+		asOf   int    // zero means AllClosed
 		want   EpisodeResult
 	}{
+		{
+			// First dosed on day 100, as of day 105: the window 101..156 is
+			// open, so the patient is still in treatment, not a dropout.
+			name:   "OpenWindowNoScoreYet",
+			scores: []Score{{95, 18}},
+			th:     phq9,
+			asOf:   105,
+			want: EpisodeResult{Reason: ReasonAcuteWindowOpen, HasBaseline: true,
+				BaselineDay: 95, Baseline: 18, Eligible: true},
+		},
+		{
+			// A week-4 score of 6 (2*6 <= 18) with the window open until
+			// day 156: an interim score, not a response.
+			name:   "OpenWindowInterimScore",
+			scores: []Score{{95, 18}, {128, 6}},
+			th:     phq9,
+			asOf:   140,
+			want: EpisodeResult{Reason: ReasonAcuteWindowOpen, HasBaseline: true,
+				BaselineDay: 95, Baseline: 18, Eligible: true},
+		},
+		{
+			// As of day 155 = 100+56-1 the window is still open: its last day
+			// is 156.
+			name:   "OpenWindowLastDayBefore",
+			scores: []Score{{95, 18}, {128, 6}},
+			th:     phq9,
+			asOf:   155,
+			want: EpisodeResult{Reason: ReasonAcuteWindowOpen, HasBaseline: true,
+				BaselineDay: 95, Baseline: 18, Eligible: true},
+		},
+		{
+			// As of day 156 = 100+56 the window has closed: the endpoint is
+			// the day-128 score, change 6-18 = -12, response 12 <= 18,
+			// 18 >= 10 and 6 < 10: recovered.
+			name:   "WindowClosesOnAsOf",
+			scores: []Score{{95, 18}, {128, 6}},
+			th:     phq9,
+			asOf:   156,
+			want: EpisodeResult{HasBaseline: true, BaselineDay: 95, Baseline: 18,
+				HasEndpoint: true, EndpointDay: 128, Endpoint: 6, Change: -12,
+				Eligible: true, Response: true, ReliableChange: Recovered},
+		},
+		{
+			// Closed without an acute score: a dropout (no_endpoint).
+			name:   "WindowClosedNoScore",
+			scores: []Score{{95, 18}},
+			th:     phq9,
+			asOf:   200,
+			want: EpisodeResult{Reason: ReasonNoEndpoint, HasBaseline: true,
+				BaselineDay: 95, Baseline: 18, Eligible: true},
+		},
+		{
+			// An open window does not make a baseline: still no_baseline.
+			name:   "OpenWindowNoBaseline",
+			scores: []Score{{120, 18}},
+			th:     phq9,
+			asOf:   130,
+			want:   EpisodeResult{Reason: ReasonNoBaseline},
+		},
 		{
 			// 70 = 100-30 is the first day of the baseline window.
 			// change 8-20 = -12 <= -6, 20 >= 10 and 8 < 10: recovered.
@@ -302,8 +362,12 @@ func TestEpisode(t *testing.T) {
 			if p == (Params{}) {
 				p = DefaultParams()
 			}
+			asOf := tt.asOf
+			if asOf == 0 {
+				asOf = AllClosed
+			}
 			in := slices.Clone(tt.scores)
-			got := Episode(index, tt.scores, tt.th, p)
+			got := Episode(index, tt.scores, tt.th, p, asOf)
 			if got != tt.want {
 				t.Errorf("Episode(%d, %v)\n got  %+v\n want %+v", index, tt.scores, got, tt.want)
 			}
@@ -311,7 +375,7 @@ func TestEpisode(t *testing.T) {
 				t.Errorf("Episode modified its input: %v, was %v", tt.scores, in)
 			}
 			slices.Reverse(in)
-			if rev := Episode(index, in, tt.th, p); rev != got {
+			if rev := Episode(index, in, tt.th, p, asOf); rev != got {
 				t.Errorf("Episode depends on input order: reversed gives %+v", rev)
 			}
 		})

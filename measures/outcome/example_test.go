@@ -18,7 +18,7 @@ func ExampleEpisode() {
 		{Day: 142, Total: 7}, // the endpoint
 		{Day: 200, Total: 9}, // follow-up, after the acute window
 	}
-	r := outcome.Episode(100, scores, phq9, outcome.DefaultParams())
+	r := outcome.Episode(100, scores, phq9, outcome.DefaultParams(), outcome.AllClosed)
 	fmt.Printf("baseline %d on day %d, endpoint %d on day %d, change %d\n",
 		r.Baseline, r.BaselineDay, r.Endpoint, r.EndpointDay, r.Change)
 	fmt.Printf("eligible %v, response %v, remission %v, %s\n",

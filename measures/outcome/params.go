@@ -75,6 +75,9 @@ const (
 	ReasonNoAssessments   = "no_assessments"
 	ReasonNoBaseline      = "no_baseline"
 	ReasonNoEndpoint      = "no_endpoint"
+	// ReasonAcuteWindowOpen: the acute window has not closed by the as-of
+	// day; the episode has no acute outcome yet (still in treatment).
+	ReasonAcuteWindowOpen = "acute_window_open"
 	ReasonNotEligible     = "not_eligible"
 	ReasonNoResponse      = "no_response"
 	ReasonNoFollowUp      = "no_followup_after_response"

@@ -7,7 +7,8 @@ type RelapseResult struct {
 	// the response day; only then are Time and Event meaningful.
 	AtRisk bool
 	// Reason says why the patient is not at risk: ReasonNoBaseline,
-	// ReasonNotEligible, ReasonNoResponse or ReasonNoFollowUp.
+	// ReasonNotEligible, ReasonNoResponse, ReasonAcuteWindowOpen (no
+	// response yet and the acute window still open) or ReasonNoFollowUp.
 	Reason string
 	// ResponseDay is the day the clock starts, set whenever the patient
 	// responded (also with ReasonNoFollowUp).
@@ -20,8 +21,9 @@ type RelapseResult struct {
 }
 
 // Relapse derives the time to relapse of one instrument for a patient whose
-// index day is index, from that patient's scores of that instrument in any
-// order. Only eligible patients (baseline >= Cutoff) can be at risk.
+// index day is index, as of day asOf (AllClosed when every window counts as
+// closed), from that patient's scores of that instrument in any order. Only
+// eligible patients (baseline >= Cutoff) can be at risk.
 //
 //	r         = day of the first acute-window score <= ResponseFraction*baseline
 //	follow-up = every score with day > r, without an upper bound
@@ -32,8 +34,13 @@ type RelapseResult struct {
 // A single score at or above the cutoff that falls back below it is not a
 // relapse; one on the last follow-up score is, since nothing contradicts it.
 // The rule mirrors the two-consecutive-visit relapse rules of the esketamine
-// maintenance trials.
-func Relapse(index int, scores []Score, th Thresholds, p Params) RelapseResult {
+// maintenance trials. This population is the patients who reached the
+// response threshold at any acute-window visit, not the endpoint responders
+// of Episode: a patient may respond at week 3 and be above it at week 8. A
+// patient whose window is still open and who has not reached the threshold
+// yet is ReasonAcuteWindowOpen, not ReasonNoResponse; one who has reached it
+// is followed from that day like any other.
+func Relapse(index int, scores []Score, th Thresholds, p Params, asOf int) RelapseResult {
 	s := sortedScores(scores)
 	b, ok := baseline(index, s, p)
 	if !ok {
@@ -50,6 +57,9 @@ func Relapse(index int, scores []Score, th Thresholds, p Params) RelapseResult {
 		}
 	}
 	if first < 0 {
+		if WindowOpen(index, asOf, p) {
+			return RelapseResult{Reason: ReasonAcuteWindowOpen}
+		}
 		return RelapseResult{Reason: ReasonNoResponse}
 	}
 	r := s[first].Day

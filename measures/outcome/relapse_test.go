@@ -11,6 +11,7 @@ func TestRelapse(t *testing.T) {
 	tests := []struct {
 		name   string
 		scores []Score
+		asOf   int // zero means AllClosed
 		want   RelapseResult
 	}{
 		{
@@ -93,6 +94,30 @@ func TestRelapse(t *testing.T) {
 			want:   RelapseResult{Reason: ReasonNoBaseline},
 		},
 		{
+			// Window 101..156 open as of day 120, no score at half of 20 yet:
+			// still in treatment, not "never responded".
+			name:   "OpenWindowNotYetResponded",
+			scores: []Score{{95, 20}, {114, 12}},
+			asOf:   120,
+			want:   RelapseResult{Reason: ReasonAcuteWindowOpen},
+		},
+		{
+			// The same scores once the window closed (day 156): no response.
+			name:   "ClosedWindowNeverResponded",
+			scores: []Score{{95, 20}, {114, 12}},
+			asOf:   156,
+			want:   RelapseResult{Reason: ReasonNoResponse},
+		},
+		{
+			// Responded on day 114 (2*9 <= 20) with the window still open
+			// (as of 145): followed from then; 12 on 128 and 14 on 142 are
+			// two in a row at or above 10: relapse on day 128, 128-114 = 14.
+			name:   "OpenWindowRespondedIsFollowed",
+			scores: []Score{{95, 20}, {114, 9}, {128, 12}, {142, 14}},
+			asOf:   145,
+			want:   RelapseResult{AtRisk: true, ResponseDay: 114, Time: 14, Event: true},
+		},
+		{
 			// Input order does not matter: the SpikeFallsBack case shuffled.
 			name:   "Unordered",
 			scores: []Score{{142, 8}, {95, 20}, {170, 7}, {128, 12}, {114, 9}},
@@ -101,8 +126,12 @@ func TestRelapse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			asOf := tt.asOf
+			if asOf == 0 {
+				asOf = AllClosed
+			}
 			in := slices.Clone(tt.scores)
-			got := Relapse(index, tt.scores, phq9, DefaultParams())
+			got := Relapse(index, tt.scores, phq9, DefaultParams(), asOf)
 			if got != tt.want {
 				t.Errorf("Relapse(%d, %v)\n got  %+v\n want %+v", index, tt.scores, got, tt.want)
 			}
