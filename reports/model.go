@@ -49,9 +49,13 @@ type Cell struct {
 	N int
 	// Deps are the columns of the same row this value rests on: hiding any of them hides it.
 	Deps []int
-	// Key names the quantity a count is, the same wherever it appears in the workbook
-	// ("PHQ9/with_endpoint"), so that a count hidden in one table is hidden in all.
-	Key    string
+	// Key names the quantity a cell shows, the same wherever it appears in the workbook
+	// ("PHQ9/with_endpoint"), so that a value hidden in one table is hidden in all.
+	Key string
+	// Needs are the keys of the counts this value rests on wherever they are shown (a
+	// quarter's mean change needs that quarter's completers; a Kaplan–Meier value needs its
+	// curve's patients and relapses): hiding any of them hides it.
+	Needs  []string
 	Hidden Mark
 	Bold   bool
 	Indent bool // a text cell that is part of the line above (a reason, a sub-step)

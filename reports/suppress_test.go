@@ -56,6 +56,10 @@ func TestSuppressRowSums(t *testing.T) {
 		{"small total with one small part", 30, []int{4, 26}, []Mark{o, S, P}},
 		{"only the total is left to hide", 9, []int{9}, []Mark{S, S}},
 		{"a small total and large parts", 10, []int{0, 10}, []Mark{S, o, S}},
+		// 20 = a + b with both "<11" gives a = b = 10 by bounds: the total must go too.
+		{"two small parts at their bound", 20, []int{10, 10}, []Mark{P, S, S}},
+		// 21 = 10 + 11: hiding 10 and then 11 leaves 21 = a + b, a ≤ 10, so b ≥ 11: not pinned.
+		{"a part at the bound and its complement", 21, []int{10, 11}, []Mark{o, S, P}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := rowSum(tc.total, tc.parts...)
@@ -63,8 +67,8 @@ func TestSuppressRowSums(t *testing.T) {
 			if got := marks(tb, 0); !equalMarks(got, tc.want) {
 				t.Errorf("marks = %v, want %v", got, tc.want)
 			}
-			if Exposed(tb, tb.Sums[0], 11) {
-				t.Error("sum still exposed")
+			if d := Determined([]*Table{tb}, 11); len(d) > 0 {
+				t.Errorf("still determined: %v", d)
 			}
 		})
 	}
@@ -105,10 +109,8 @@ func TestSuppressTwoWay(t *testing.T) {
 		tb.Sums = append(tb.Sums, Sum{Total: Ref{2, c}, Parts: []Ref{{0, c}, {1, c}}})
 	}
 	Suppress([]*Table{tb}, 11)
-	for i, s := range tb.Sums {
-		if Exposed(tb, s, 11) {
-			t.Errorf("sum %d exposed", i)
-		}
+	if d := Determined([]*Table{tb}, 11); len(d) > 0 {
+		t.Errorf("determined: %v", d)
 	}
 	if tb.Rows[0].Cells[0].Hidden != Small || tb.Rows[1].Cells[1].Hidden == Shown {
 		t.Errorf("marks %v %v %v", marks(tb, 0), marks(tb, 1), marks(tb, 2))
@@ -146,5 +148,41 @@ func TestSuppressOff(t *testing.T) {
 	Suppress([]*Table{tb}, 0)
 	if got := marks(tb, 0); !equalMarks(got, []Mark{Shown, Shown, Shown}) {
 		t.Errorf("marks = %v", got)
+	}
+}
+
+// Inference across sums: a hidden count that one sum leaves with two unknowns can still be
+// worked out when the other unknown is pinned by a second sum (here through its key in another
+// table). Elimination must see it.
+func TestSuppressChainedSums(t *testing.T) {
+	// Table a: 100 = x (5, small) + y (30) + 65; table b: 50 = y + 20 with y under the same key.
+	a := &Table{}
+	a.add(count("total", 100), count("x", 5), count("y", 30), count("z", 65))
+	a.Sums = []Sum{{Total: Ref{0, 0}, Parts: []Ref{{0, 1}, {0, 2}, {0, 3}}}}
+	b := &Table{}
+	b.add(count("w", 50), count("y", 30), count("v", 20))
+	b.Sums = []Sum{{Total: Ref{0, 0}, Parts: []Ref{{0, 1}, {0, 2}}}}
+	Suppress([]*Table{a, b}, 11)
+	if d := Determined([]*Table{a, b}, 11); len(d) > 0 {
+		t.Errorf("determined: %v", d)
+	}
+	if a.Rows[0].Cells[1].Hidden != Small {
+		t.Errorf("x not hidden: %v", marks(a, 0))
+	}
+	// y is the complement in a; b then needs v or w hidden as well, or y = 50 − 20.
+	if b.Rows[0].Cells[1].Hidden == Shown || (b.Rows[0].Cells[0].Hidden == Shown && b.Rows[0].Cells[2].Hidden == Shown) {
+		t.Errorf("table b marks %v: y recomputable", marks(b, 0))
+	}
+}
+
+// A value that Needs a count shown in another table is hidden with it.
+func TestSuppressNeeds(t *testing.T) {
+	a := &Table{}
+	a.add(count("q3/completers", 7))
+	b := &Table{}
+	b.add(Cell{Kind: Mean, Value: -109.0 / 7, Needs: []string{"q3/completers"}}, Cell{Kind: Mean, Value: 2, Needs: []string{"q4/completers"}})
+	Suppress([]*Table{a, b}, 11)
+	if got, want := marks(b, 0), []Mark{Protected, Shown}; !equalMarks(got, want) {
+		t.Errorf("marks = %v, want %v", got, want)
 	}
 }

@@ -291,12 +291,10 @@ func TestExternalSuppressed(t *testing.T) {
 	wb := build(a, opt)
 	Suppress(wb.Tables(), 11)
 	hidden := 0
+	if d := Determined(wb.Tables(), 11); len(d) > 0 {
+		t.Errorf("hidden values that can be recomputed: %v", d)
+	}
 	for _, tb := range wb.Tables() {
-		for i, s := range tb.Sums {
-			if Exposed(tb, s, 11) {
-				t.Errorf("table %q sum %d (total %v): a hidden value can be recomputed", tb.Title, i, s.Total)
-			}
-		}
 		for r, row := range tb.Rows {
 			for c, cl := range row.Cells {
 				if cl.Hidden != Shown {
