@@ -103,7 +103,9 @@ func TestFitLinearReference(t *testing.T) {
 	}
 }
 
-func scalarClose(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want)) }
+func scalarClose(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want))
+}
 
 func TestFitLinearErrors(t *testing.T) {
 	// lm(mpg ~ wt + I(2 * wt), mtcars) reports the second coefficient as NA.
