@@ -17,6 +17,10 @@ suppressPackageStartupMessages({
   library(lpSolve)
 })
 
+# Factor levels in byte order, as kapstat sorts them (the reference level of
+# a categorical covariate is the first unless chosen).
+invisible(Sys.setlocale("LC_COLLATE", "C"))
+
 fmt <- function(x) ifelse(is.na(x), "NA", sprintf("%.17g", x))
 
 # write a data frame with numeric columns at full precision
