@@ -11,10 +11,10 @@ import (
 
 // LMMTerm is one fixed effect of FitLMMDesign.
 type LMMTerm struct {
-	// Term is kapstat's name ("(Intercept)", "t", "t:group=B"), RTerm
-	// R's ("(Intercept)", "t", "t:groupB").
+	// Term is R's name ("(Intercept)", "t", "t:groupB"), Label
+	// kapstat's ("(Intercept)", "t", "t:group=B").
 	Term     string  `json:"term"`
-	RTerm    string  `json:"r_term"`
+	Label    string  `json:"label"`
 	Estimate float64 `json:"estimate"`
 	SE       float64 `json:"se"`
 	// Z is Estimate/SE (lme4's "t value"); P is its two-sided normal
@@ -62,7 +62,7 @@ func (f LMMDesignFit) MarshalJSON() ([]byte, error) {
 // false when there is none.
 func (f *LMMDesignFit) Term(name string) (LMMTerm, bool) {
 	for _, t := range f.Fixed {
-		if t.Term == name || t.RTerm == name {
+		if t.Term == name || t.Label == name {
 			return t, true
 		}
 	}
@@ -191,7 +191,7 @@ func FitLMMDesign(group []int, t, y []float64, d *Design, opt LMMOptions) (*LMMD
 		se := math.Sqrt(fit.Cov[j*k+j])
 		z := beta[j] / se
 		fit.Fixed = append(fit.Fixed, LMMTerm{
-			Term: terms[j], RTerm: rterms[j], Estimate: beta[j], SE: se, Z: z,
+			Term: rterms[j], Label: terms[j], Estimate: beta[j], SE: se, Z: z,
 			P:       2 * distuv.UnitNormal.CDF(-math.Abs(z)),
 			Lower95: beta[j] - z975*se, Upper95: beta[j] + z975*se,
 		})

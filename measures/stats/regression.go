@@ -13,10 +13,10 @@ import (
 
 // LinearTerm is one coefficient of a linear regression.
 type LinearTerm struct {
-	// Term is kapstat's name of the coefficient ("(Intercept)", "age",
-	// "sex=male"); RTerm is R's ("(Intercept)", "age", "sexmale").
+	// Term is R's name of the coefficient ("(Intercept)", "age",
+	// "sexmale"); Label is kapstat's ("(Intercept)", "age", "sex=male").
 	Term     string  `json:"term"`
-	RTerm    string  `json:"r_term"`
+	Label    string  `json:"label"`
 	Estimate float64 `json:"estimate"`
 	SE       float64 `json:"se"`
 	T        float64 `json:"t"`
@@ -49,7 +49,7 @@ func (f LinearFit) MarshalJSON() ([]byte, error) {
 // false when there is none.
 func (f *LinearFit) Term(name string) (LinearTerm, bool) {
 	for _, t := range f.Terms {
-		if t.Term == name || t.RTerm == name {
+		if t.Term == name || t.Label == name {
 			return t, true
 		}
 	}
@@ -139,7 +139,7 @@ func FitLinear(y []float64, d *Design) (*LinearFit, error) {
 		se := math.Sqrt(sigma2 * cov[j*k+j])
 		t := beta[j] / se
 		fit.Terms = append(fit.Terms, LinearTerm{
-			Term: terms[j], RTerm: rterms[j], Estimate: beta[j], SE: se, T: t,
+			Term: rterms[j], Label: terms[j], Estimate: beta[j], SE: se, T: t,
 			P:       2 * dist.Survival(math.Abs(t)),
 			Lower95: beta[j] - q*se, Upper95: beta[j] + q*se,
 		})
@@ -241,10 +241,10 @@ func leastSquares(x []float64, n, k int, w, z []float64, tol float64, terms []st
 
 // LogisticTerm is one coefficient of a logistic regression.
 type LogisticTerm struct {
-	// Term is kapstat's name of the coefficient, RTerm R's (see
+	// Term is R's name of the coefficient, Label kapstat's (see
 	// LinearTerm).
 	Term  string  `json:"term"`
-	RTerm string  `json:"r_term"`
+	Label string  `json:"label"`
 	Coef  float64 `json:"coef"`
 	SE    float64 `json:"se"`
 	Z     float64 `json:"z"`
@@ -284,7 +284,7 @@ func (f LogisticFit) MarshalJSON() ([]byte, error) {
 // false when there is none.
 func (f *LogisticFit) Term(name string) (LogisticTerm, bool) {
 	for _, t := range f.Terms {
-		if t.Term == name || t.RTerm == name {
+		if t.Term == name || t.Label == name {
 			return t, true
 		}
 	}
@@ -305,7 +305,7 @@ type SeparationError struct {
 	// Complete is set when every observation is perfectly predicted
 	// (the deviance goes to 0).
 	Complete bool
-	// Terms are the coefficients that were still moving off towards ±∞
+	// Terms are the coefficients (kapstat's labels, e.g. "g=c") that were still moving off towards ±∞
 	// when the iterations stopped (may be empty when that is unclear).
 	Terms []string
 }
@@ -483,7 +483,7 @@ func FitLogistic(y []float64, d *Design) (*LogisticFit, error) {
 		se := math.Sqrt(cov[j*k+j])
 		zj := beta[j] / se
 		fit.Terms = append(fit.Terms, LogisticTerm{
-			Term: terms[j], RTerm: rterms[j], Coef: beta[j], SE: se, Z: zj,
+			Term: rterms[j], Label: terms[j], Coef: beta[j], SE: se, Z: zj,
 			P:         2 * distuv.UnitNormal.CDF(-math.Abs(zj)),
 			OddsRatio: math.Exp(beta[j]),
 			Lower95:   math.Exp(beta[j] - z975*se),
