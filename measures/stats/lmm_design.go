@@ -358,15 +358,13 @@ func (d *lmmxData) deviance(theta []float64) (dev float64, beta, cov []float64, 
 }
 
 // partial accumulates groups lo..hi−1 of the penalised least-squares
-// system at theta (see FitLMMDesign) with the explicit inverse of each
-// 2×2 (or 1×1) M_g.
+// system at theta (see FitLMMDesign) through P_g = Λ M_g⁻¹ Λ', with the
+// explicit inverse of each 2×2 (or 1×1) M_g.
 func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 	k, st := d.k, d.stride
 	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k)}
 	r1 := make([]float64, k)
 	r2 := make([]float64, k)
-	s1 := make([]float64, k)
-	s2 := make([]float64, k)
 	// log|L_θ|² = Σ log det M_g, multiplied up with the binary exponent
 	// taken out, one logarithm per chunk (as lmmData.partial).
 	prod, exp2, logs := 1.0, 0, 0.0
@@ -418,24 +416,27 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 		det := m11*m22 - m21*m21
 		logDet(det)
 		inv := 1 / det
-		z1 := ta*zy0 + tb*zy1
-		z2 := tc * zy1
-		q1 := (m22*z1 - m21*z2) * inv
-		q2 := (m11*z2 - m21*z1) * inv
-		p.cucu += z1*q1 + z2*q2
+		// P = Λ M⁻¹ Λ' (2×2), so that RZX'RZX = (Z'X)'P(Z'X),
+		// RZX'c_u = (Z'X)'P(Z'y) and |c_u|² = (Z'y)'P(Z'y).
+		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
+		p00 := ta * ta * i11
+		p01 := ta * (tb*i11 + tc*i21)
+		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
+		w0 := p00*zy0 + p01*zy1
+		w1 := p01*zy0 + p11*zy1
+		p.cucu += zy0*w0 + zy1*w1
 		for j := 0; j < k; j++ {
-			x1 := ta*zx0[j] + tb*zx1[j]
-			x2 := tc * zx1[j]
-			r1[j], r2[j] = x1, x2
-			s1[j] = (m22*x1 - m21*x2) * inv
-			s2[j] = (m11*x2 - m21*x1) * inv
-			p.v[j] += x1*q1 + x2*q2
+			x0, x1 := zx0[j], zx1[j]
+			r1[j] = p00*x0 + p01*x1
+			r2[j] = p01*x0 + p11*x1
+			p.v[j] += x0*w0 + x1*w1
 		}
 		for j := 0; j < k; j++ {
-			x1, x2 := r1[j], r2[j]
+			x0, x1 := zx0[j], zx1[j]
 			row := a[j*k : j*k+j+1]
+			u0, u1 := r1[:len(row)], r2[:len(row)]
 			for m := range row {
-				row[m] += x1*s1[m] + x2*s2[m]
+				row[m] += x0*u0[m] + x1*u1[m]
 			}
 		}
 	}
