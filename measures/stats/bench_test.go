@@ -118,3 +118,39 @@ func BenchmarkLMMDesign(b *testing.B) {
 	}
 	b.ReportMetric(float64(fit.Evaluations), "evals/fit")
 }
+
+// BenchmarkLogistic fits a logistic regression with an intercept, two
+// continuous covariates and a three-level factor to n observations,
+// including the separation check (a linear program with k = 5 rows).
+func BenchmarkLogistic(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		r := rand.New(rand.NewPCG(7, 1))
+		y := make([]float64, n)
+		age := make([]float64, n)
+		base := make([]float64, n)
+		prog := make([]string, n)
+		for i := range y {
+			age[i] = math.Round(18 + 60*r.Float64())
+			base[i] = math.Round(27 * r.Float64())
+			prog[i] = []string{"a", "b", "c"}[r.IntN(3)]
+			eta := -1 + 0.02*(age[i]-45) - 0.05*(base[i]-13)
+			if prog[i] == "b" {
+				eta += 0.4
+			}
+			if r.Float64() < 1/(1+math.Exp(-eta)) {
+				y[i] = 1
+			}
+		}
+		d := NewDesign(n)
+		d.AddNumeric("age", age)
+		d.AddNumeric("baseline", base)
+		d.AddCategorical("program", prog)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := FitLogistic(y, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
