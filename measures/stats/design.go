@@ -9,10 +9,11 @@ import (
 // Design is the model matrix of a regression (FitLinear, FitLogistic,
 // FitLMMDesign, FitCox, FitCoxCounting): one column per term, one row per
 // observation. The intercept is not a column; the models that have one add
-// it. Columns are added in order and keep it, so a design built as R's
-// formula y ~ t * group + age is built with AddNumeric("t"),
-// AddCategoricalRef("group"), AddNumeric("age") and AddInteraction("t",
-// "group") and reports its terms in the order lm and lmer do.
+// it. Columns keep the order they are added in, so the design of R's
+// formula y ~ t * group + age, built with AddNumeric("t", t),
+// AddCategoricalRef("group", g, ref), AddNumeric("age", age) and
+// AddInteraction("t", t, "group"), lists its terms in the order lm and
+// lmer do: t, groupB, …, age, t:groupB, ….
 type Design struct {
 	// Terms names the columns as kapstat reports them: "age" for a
 	// numeric covariate, "arm=B" for level B of a categorical one, "t:arm=B"

@@ -47,15 +47,20 @@ write.csv(data.frame(patient = sprintf("p%07d", g), week = week, score = y, prog
 REOF
 echo "lmm --by: $patients patients, $(($(wc -l < "$csv") - 1)) rows"
 
-start=$(now)
-"$KAPSTAT" model lmm --csv "$csv" --group patient --time week --y score --by program > "$work/lmm_by.json"
-go_s=$(elapsed "$start" "$(now)")
+# Wall and CPU (user + system) seconds: on a shared machine the CPU time
+# is the steadier figure.
+TIMEFORMAT='%R %U %S'
+{ time "$KAPSTAT" model lmm --csv "$csv" --group patient --time week --y score --by program > "$work/lmm_by.json" ; } 2> "$work/time.txt"
+read -r go_s go_u go_sys < "$work/time.txt"
+go_cpu=$(awk -v u="$go_u" -v s="$go_sys" 'BEGIN { printf "%.2f", u + s }')
 
-Rscript - "$csv" "$work/lmm_by.json" "$go_s" <<'REOF'
+Rscript - "$csv" "$work/lmm_by.json" "$go_s" "$go_cpu" <<'REOF'
 suppressPackageStartupMessages(library(lme4))
 args <- commandArgs(TRUE)
 t_read <- system.time(d <- read.csv(args[1]))[["elapsed"]]
-t_fit <- system.time(m <- lmer(score ~ week * program + (week | patient), d))[["elapsed"]]
+st <- system.time(m <- lmer(score ~ week * program + (week | patient), d))
+t_fit <- st[["elapsed"]]
+cpu_fit <- st[["user.self"]] + st[["sys.self"]]
 vc <- as.data.frame(VarCorr(m))
 fe <- fixef(m); se <- sqrt(diag(as.matrix(vcov(m))))
 r <- c(fe, setNames(se, paste0("se ", names(se))), sd_intercept = vc$sdcor[1], sd_slope = vc$sdcor[2],
@@ -69,10 +74,11 @@ g <- c(est[names(fe)], setNames(gse[names(fe)], paste0("se ", names(fe))),
        sd_residual = val("sd_residual"), loglik = val("loglik"))
 i <- grep('"theta":', j)
 theta <- as.numeric(sub(",", "", trimws(j[(i + 1):(i + 3)])))
-go_s <- as.numeric(args[3])
-cat(sprintf("  kapstat model lmm --by program (read CSV + fit): %.2f s\n", go_s))
-cat(sprintf("  R: read.csv %.2f s, lmer(score ~ week * program + (week | patient)) %.2f s\n", t_read, t_fit))
-cat(sprintf("  ratio lmer / kapstat (read CSV + fit): %.1fx; read.csv + lmer / kapstat: %.1fx\n", t_fit / go_s, (t_read + t_fit) / go_s))
+go_s <- as.numeric(args[3]); go_cpu <- as.numeric(args[4])
+cat(sprintf("  kapstat model lmm --by program (read CSV + fit): %.2f s wall, %.2f s CPU\n", go_s, go_cpu))
+cat(sprintf("  R: read.csv %.2f s, lmer(score ~ week * program + (week | patient)) %.2f s wall, %.2f s CPU\n", t_read, t_fit, cpu_fit))
+cat(sprintf("  ratio lmer / kapstat (read CSV + fit): %.1fx wall, %.1fx CPU; read.csv + lmer / kapstat: %.1fx wall\n",
+            t_fit / go_s, cpu_fit / go_cpu, (t_read + t_fit) / go_s))
 rel <- abs(g - r) / pmax(abs(r), 1e-8)
 cat("  largest relative difference of estimates:", sprintf("%.2e (%s)", max(rel), names(which.max(rel))), "\n")
 cat(sprintf("  REML criterion (lme4's devfun): at lme4's theta %.10f, at kapstat's theta %.10f\n",
