@@ -161,3 +161,24 @@ func TestFitLMMDesignErrors(t *testing.T) {
 		t.Errorf("short group: err = %v", err)
 	}
 }
+
+// TestLMMDesignDevianceAtLme4Theta: the profiled deviance at lme4's θ is
+// lme4's −2·logLik to 1e-9, for every case and both of lme4's fits; this
+// checks the deviance apart from the optimiser.
+func TestLMMDesignDevianceAtLme4Theta(t *testing.T) {
+	for _, w := range records(t, "lmmx_fit.csv") {
+		g, x, y, d, opt := lmmxCase(t, w["case"])
+		data, _, _, _, _, err := newLMMXData(g, x, y, d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var theta []float64
+		for _, f := range strings.Fields(w["theta"]) {
+			theta = append(theta, num(t, f))
+		}
+		dev, _, _, _, ok := data.deviance(theta)
+		if want := -2 * num(t, w["loglik"]); !ok || !equalRel(dev, want, 1e-9) {
+			t.Errorf("%s (%s): deviance at lme4's theta %v = %.12g, want %.12g", w["case"], w["fit"], theta, dev, want)
+		}
+	}
+}
