@@ -81,6 +81,18 @@ type lmmxData struct {
 	yty, n, ybar  float64
 	interceptOnly bool
 	reml          bool
+
+	// When every column of X is, within each group, either a constant c
+	// or t times a constant c (intercept, group dummies, t, t × group,
+	// patient-level covariates), Z_g'X_g = A_g·E_g with A_g = Z_g'Z_g and
+	// E_g's column j equal to c_gj·e_{colType[j]}. If the groups share
+	// few distinct vectors c_g (patterns), a deviance evaluation sums the
+	// 2×2 matrices A_g P_g A_g and vectors A_g P_g Z_g'y_g per pattern and
+	// expands them once: O(groups + patterns·k²) instead of O(groups·k²).
+	// pattern is nil otherwise.
+	pattern  []int32   // pattern of each group
+	patterns []float64 // c vectors, k per pattern
+	colType  []int     // 0: constant within groups, 1: t times a constant
 }
 
 func (d *lmmxData) groups() int { return len(d.sums) / d.stride }
@@ -91,6 +103,8 @@ func (d *lmmxData) groups() int { return len(d.sums) / d.stride }
 type lmmxPartial struct {
 	ldL2, cucu float64
 	a, v       []float64
+	// per pattern: A P A (3 values) and A P Z'y (2), when d.pattern is set
+	pq, pu []float64
 }
 
 // FitLMMDesign fits the linear mixed model with arbitrary fixed effects
@@ -241,8 +255,12 @@ func (d *lmmxData) deviance(theta []float64) (dev float64, beta, cov []float64, 
 	G := d.groups()
 	var p lmmxPartial
 	nchunks := (G + lmmChunk - 1) / lmmChunk
+	partial := d.partial
+	if d.pattern != nil {
+		partial = d.partialPatterns
+	}
 	if nchunks <= 1 {
-		p = d.partial(theta, 0, G)
+		p = partial(theta, 0, G)
 	} else {
 		parts := make([]lmmxPartial, nchunks)
 		var wg sync.WaitGroup
@@ -254,7 +272,7 @@ func (d *lmmxData) deviance(theta []float64) (dev float64, beta, cov []float64, 
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
-				parts[c] = d.partial(theta, lo, hi)
+				parts[c] = partial(theta, lo, hi)
 				<-sem
 			}()
 		}
@@ -269,7 +287,16 @@ func (d *lmmxData) deviance(theta []float64) (dev float64, beta, cov []float64, 
 			for j := range p.v {
 				p.v[j] += q.v[j]
 			}
+			for j := range p.pq {
+				p.pq[j] += q.pq[j]
+			}
+			for j := range p.pu {
+				p.pu[j] += q.pu[j]
+			}
 		}
+	}
+	if d.pattern != nil {
+		d.expandPatterns(&p)
 	}
 	// R_X'R_X = X'X − Σ RZX'RZX, factorised in place as L L'.
 	l := make([]float64, k*k)
@@ -444,6 +471,170 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 	return p
 }
 
+// partialPatterns is partial for data with patterns (see lmmxData): per
+// group, with P = Λ M⁻¹ Λ', it adds A P A and A P Z'y to the group's
+// pattern.
+func (d *lmmxData) partialPatterns(theta []float64, lo, hi int) lmmxPartial {
+	k, st := d.k, d.stride
+	npat := len(d.patterns) / k
+	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k),
+		pq: make([]float64, 3*npat), pu: make([]float64, 2*npat)}
+	prod, exp2, logs := 1.0, 0, 0.0
+	ta, tb, tc := theta[0], theta[1], theta[2]
+	for g := lo; g < hi; g++ {
+		rec := d.sums[g*st : (g+1)*st]
+		n, sumT, sumTT := rec[0], rec[1], rec[2]
+		zy0, zy1 := rec[3+2*k], rec[4+2*k]
+		w11 := ta*n + tb*sumT
+		w12 := ta*sumT + tb*sumTT
+		w22 := tc * sumTT
+		m11 := ta*w11 + tb*w12 + 1
+		m21 := tc * w12
+		m22 := tc*w22 + 1
+		det := m11*m22 - m21*m21
+		if det < 1e100 {
+			prod *= det
+			if prod > 1e200 {
+				frac, e := math.Frexp(prod)
+				prod, exp2 = frac, exp2+e
+			}
+		} else {
+			logs += math.Log(det)
+		}
+		inv := 1 / det
+		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
+		p00 := ta * ta * i11
+		p01 := ta * (tb*i11 + tc*i21)
+		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
+		p.cucu += zy0*(p00*zy0+p01*zy1) + zy1*(p01*zy0+p11*zy1)
+		// A P, then A P A (symmetric) and A P Z'y.
+		ap00 := n*p00 + sumT*p01
+		ap01 := n*p01 + sumT*p11
+		ap10 := sumT*p00 + sumTT*p01
+		ap11 := sumT*p01 + sumTT*p11
+		q := p.pq[3*d.pattern[g]:]
+		q[0] += ap00*n + ap01*sumT
+		q[1] += ap00*sumT + ap01*sumTT
+		q[2] += ap10*sumT + ap11*sumTT
+		u := p.pu[2*d.pattern[g]:]
+		u[0] += ap00*zy0 + ap01*zy1
+		u[1] += ap10*zy0 + ap11*zy1
+	}
+	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	return p
+}
+
+// expandPatterns adds Σ_patterns E'(A P A)E to p.a and E'(A P Z'y) to
+// p.v.
+func (d *lmmxData) expandPatterns(p *lmmxPartial) {
+	k := d.k
+	for pi := 0; pi < len(d.patterns)/k; pi++ {
+		c := d.patterns[pi*k : (pi+1)*k]
+		q := [2][2]float64{{p.pq[3*pi], p.pq[3*pi+1]}, {p.pq[3*pi+1], p.pq[3*pi+2]}}
+		u := [2]float64{p.pu[2*pi], p.pu[2*pi+1]}
+		for j := 0; j < k; j++ {
+			sj := d.colType[j]
+			p.v[j] += c[j] * u[sj]
+			for m := 0; m <= j; m++ {
+				p.a[j*k+m] += c[j] * c[m] * q[sj][d.colType[m]]
+			}
+		}
+	}
+}
+
+// findPatterns sets d.pattern when every column is, within every group,
+// a constant or t times a constant (checked on the observations to a
+// relative 1e-12), and the groups have at most a quarter as many distinct
+// vectors of those constants as there are groups.
+func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []int) {
+	k, st := d.k, d.stride
+	G := d.groups()
+	if d.interceptOnly || G < 8 {
+		return
+	}
+	// Candidate constants from the sums: c = Σx/n (type 0) or
+	// Σt·x/Σt² (type 1); a column is of a type if every observation
+	// agrees.
+	ok0 := make([]bool, k)
+	ok1 := make([]bool, k)
+	for j := range ok0 {
+		ok0[j], ok1[j] = true, true
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b)) }
+	for i, g := range group {
+		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
+			continue
+		}
+		rec := d.sums[pos[g]*st:]
+		for j := 0; j < k; j++ {
+			if !ok0[j] && !ok1[j] {
+				continue
+			}
+			x := 1.0
+			if j > 0 {
+				x = des.Cols[j-1][i]
+			}
+			if ok0[j] && !near(x, rec[3+j]/rec[0]) {
+				ok0[j] = false
+			}
+			if ok1[j] {
+				c := 0.0
+				if rec[2] > 0 {
+					c = rec[3+k+j] / rec[2]
+				}
+				if !near(x, t[i]*c) {
+					ok1[j] = false
+				}
+			}
+		}
+	}
+	d.colType = make([]int, k)
+	for j := 0; j < k; j++ {
+		switch {
+		case ok0[j]:
+			d.colType[j] = 0
+		case ok1[j]:
+			d.colType[j] = 1
+		default:
+			d.colType = nil
+			return
+		}
+	}
+	index := map[string]int32{}
+	pattern := make([]int32, G)
+	c := make([]float64, k)
+	key := make([]byte, 8*k)
+	for g := 0; g < G; g++ {
+		rec := d.sums[g*st : (g+1)*st]
+		for j := 0; j < k; j++ {
+			if d.colType[j] == 0 {
+				c[j] = rec[3+j] / rec[0]
+			} else if rec[2] > 0 {
+				c[j] = rec[3+k+j] / rec[2]
+			} else {
+				c[j] = 0
+			}
+			b := math.Float64bits(c[j])
+			for r := 0; r < 8; r++ {
+				key[8*j+r] = byte(b >> (8 * r))
+			}
+		}
+		pi, seen := index[string(key)]
+		if !seen {
+			if len(index) >= G/4 {
+				d.colType = nil
+				d.patterns = nil
+				return
+			}
+			pi = int32(len(index))
+			index[string(key)] = pi
+			d.patterns = append(d.patterns, c...)
+		}
+		pattern[g] = pi
+	}
+	d.pattern = pattern
+}
+
 // newLMMXData checks the input of FitLMMDesign and reduces it to per-group
 // cross-products. It also returns per-group sums of t and of the
 // least-squares residuals for the moment start, the number of groups with
@@ -558,14 +749,15 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 	if opt.InterceptOnly {
 		return data, nil, singletons, terms, rterms, nil
 	}
+	pos := make([]int, maxG+1)
+	for i, g := range index {
+		pos[g] = i
+	}
+	data.findPatterns(group, t, y, d, pos)
 	// Per-group sums of the least-squares residuals for the moment start.
 	bols, ok := solveSPD(data.xtx, data.xty, k)
 	if !ok {
 		return data, nil, singletons, terms, rterms, nil
-	}
-	pos := make([]int, maxG+1)
-	for i, g := range index {
-		pos[g] = i
 	}
 	gs = make([]groupSums, G)
 	for i, g := range group {

@@ -182,3 +182,43 @@ func TestLMMDesignDevianceAtLme4Theta(t *testing.T) {
 		}
 	}
 }
+
+// TestLMMDesignPatterns: y ~ t * program has four patterns of per-patient
+// constants (kap and infusion, each also for the patients seen only at
+// week 0, whose t-columns are all 0), so the deviance is summed per pattern; it
+// must equal the general per-group sum. With patient-level age added
+// (one pattern per patient) and with the visit-level remote the general
+// sum is used.
+func TestLMMDesignPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		patterns int
+	}{{"by_only_reml", 4}, {"covariates_reml", 0}, {"sleepstudy_arm_reml", 0}} {
+		g, x, y, d, opt := lmmxCase(t, tc.name)
+		data, _, _, _, _, err := newLMMXData(g, x, y, d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(data.patterns) / data.k; got != tc.patterns || (tc.patterns > 0) != (data.pattern != nil) {
+			t.Fatalf("%s: %d patterns, want %d", tc.name, got, tc.patterns)
+		}
+		if data.pattern == nil {
+			continue
+		}
+		for _, theta := range [][]float64{{1, 0, 1}, {1.6, -0.05, 0.27}, {0.2, 0.3, 0}} {
+			dev, beta, _, _, _ := data.deviance(theta)
+			general := *data
+			general.pattern = nil
+			want, wantBeta, _, _, _ := general.deviance(theta)
+			if !equalRel(dev, want, 1e-10) {
+				t.Errorf("%s: theta %v: deviance by pattern %.15g, by group %.15g", tc.name, theta, dev, want)
+			}
+			for j := range beta {
+				if !scalar.EqualWithinAbsOrRel(beta[j], wantBeta[j], 1e-9, 1e-9) {
+					t.Errorf("%s: theta %v: beta %v, by group %v", tc.name, theta, beta, wantBeta)
+					break
+				}
+			}
+		}
+	}
+}

@@ -22,9 +22,6 @@ if [ -z "${KAPSTAT:-}" ]; then
   go build -o "$KAPSTAT" ./cmd/kapstat
 fi
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sm)"
 echo "R: $(Rscript -e 'cat(R.version.string, "lme4", format(packageVersion("lme4")))')"
 echo "go: $(go version | cut -d' ' -f3)"
