@@ -137,10 +137,18 @@ type lmmxPartial struct {
 //
 // so an evaluation costs O(groups·k²) whatever the number of
 // observations, and the groups are summed in parallel in fixed-size
-// chunks (the result does not depend on the number of CPUs). θ is found as
+// chunks (the result does not depend on the number of CPUs). When every
+// column is, within each group, a constant or t times a constant (the
+// intercept, group dummies, t, t × group, patient-level covariates) and
+// the groups share few vectors of those constants (y ~ t * group), the
+// sums are collected per such pattern and an evaluation costs O(groups),
+// as FitLMM's. θ is found as
 // in FitLMM (bounded Nelder–Mead with restarts and Newton polishing) from
 // the better of lme4's start (1, 0, 1) and a moment estimate on the
-// least-squares residuals. The covariance of β̂ is σ̂²(R_X'R_X)⁻¹ (vcov);
+// least-squares residuals; from the moment estimate, Newton steps are
+// tried first, and an interior minimum they converge to (positive
+// definite Hessian, variance factors above 1e-3) is the estimate without
+// the search. The covariance of β̂ is σ̂²(R_X'R_X)⁻¹ (vcov);
 // each fixed effect gets normal limits and p-value (LMMTerm).
 //
 // group[k] is the group index of observation k (≥ 0; unused indices are
@@ -176,15 +184,30 @@ func FitLMMDesign(group []int, t, y []float64, d *Design, opt LMMOptions) (*LMMD
 		return dev
 	}
 	startEvals := 0
+	var theta []float64
+	var evals int
+	var converged bool
 	if !opt.InterceptOnly {
 		if th := (&lmmData{groups: gs}).momentStart(); th != nil {
 			startEvals = 2
-			if devf(th) < devf(theta0) {
+			f0, f1 := devf(th), devf(theta0)
+			if f0 < f1 {
 				theta0 = th
+				// From the moment start, Newton steps usually reach the
+				// optimum in a few dozen evaluations; an interior
+				// stationary point with a positive definite Hessian is
+				// taken as it is, anything else goes to the search.
+				x, _, e, ok := newtonSteps(devf, th, f0, lower)
+				startEvals += e
+				if ok && x[0] >= 1e-3 && x[2] >= 1e-3 {
+					theta, evals, converged = x, 0, true
+				}
 			}
 		}
 	}
-	theta, evals, converged := minimizeBounded(devf, theta0, lower, maxEval)
+	if theta == nil {
+		theta, evals, converged = minimizeBounded(devf, theta0, lower, maxEval)
+	}
 	dev, beta, cov, sigma2, ok := data.deviance(theta)
 	if !ok {
 		return nil, errors.New("stats: FitLMMDesign: the fixed-effects matrix is rank deficient at the optimum")
