@@ -24,14 +24,22 @@ var errUsage = errors.New("usage")
 
 const modelUsage = `usage: kapstat model lmm|km|cox --csv F [flags]
 
-  lmm  --group G --time T --y Y [--ml] [--blups] [--intercept-only]
-       linear mixed model y ~ 1 + t + (1 + t | group), REML unless --ml (lme4's lmer)
+  lmm  --group G --time T --y Y [--covariate C[,C2...]] [--by B] [--ml]
+       [--blups] [--intercept-only]
+       linear mixed model y ~ 1 + t + (1 + t | group), REML unless --ml (lme4's
+       lmer); --covariate adds fixed effects (numeric, or categorical coded
+       against the first level in sorted order), --by adds the group B and
+       its interaction with time: lmer(y ~ t * B + C + (t | group)); every
+       fixed effect is listed under "fixed" by R's term name (e.g. t:groupB),
+       its estimate, se, normal 95% limits and p (--blups is then unavailable)
   km   --time T --event E [--group G]
        Kaplan–Meier table and median (survfit); with --group, one curve per
        group and the log-rank test (survdiff)
-  cox  --time T --event E --covariate C[,C2...]
+  cox  --time T --event E --covariate C[,C2...] [--start S]
        Cox proportional hazards, Efron ties (coxph); non-numeric covariates are
-       treatment-coded against their first level in sorted order
+       treatment-coded against their first level in sorted order; with
+       --start, rows are intervals (S, T] of counting-process data (a
+       time-varying covariate), as coxph(Surv(S, T, E) ~ ...)
 
 Event columns take 0 or 1 (1 = event). Rows with an empty or NA value in a
 column the model uses are skipped and counted in rows_skipped. Output is JSON
@@ -64,10 +72,22 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ml := fs.Bool("ml", false, "fit by maximum likelihood instead of REML")
 		blups := fs.Bool("blups", false, "include the per-group random effects (conditional modes)")
 		interceptOnly := fs.Bool("intercept-only", false, "random intercept only: y ~ 1 + t + (1 | group)")
+		covariates := fs.String("covariate", "", "comma-separated fixed-effect covariate columns")
+		by := fs.String("by", "", "group column compared over time: adds it and its interaction with time")
 		required = map[string]*string{"group": group, "time": timeCol, "y": yCol}
-		columns = func() []string { return []string{*group, *timeCol, *yCol} }
+		columns = func() []string {
+			cols := append([]string{*group, *timeCol, *yCol}, splitList(*covariates)...)
+			if *by != "" {
+				cols = append(cols, *by)
+			}
+			return cols
+		}
 		run = func(t *modelTable) (any, error) {
-			return fitLMM(t, *group, *timeCol, *yCol, stats.LMMOptions{ML: *ml, BLUPs: *blups, InterceptOnly: *interceptOnly})
+			opt := stats.LMMOptions{ML: *ml, BLUPs: *blups, InterceptOnly: *interceptOnly}
+			if *covariates == "" && *by == "" {
+				return fitLMM(t, *group, *timeCol, *yCol, opt)
+			}
+			return fitLMMDesign(t, *group, *timeCol, *yCol, splitList(*covariates), *by, opt)
 		}
 	case "km":
 		timeCol := fs.String("time", "", "time column (numeric, ≥ 0)")
@@ -82,10 +102,17 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		timeCol := fs.String("time", "", "time column (numeric, ≥ 0)")
 		event := fs.String("event", "", "event column (0 = censored, 1 = event)")
 		covariates := fs.String("covariate", "", "comma-separated covariate columns")
+		start := fs.String("start", "", "start column of counting-process rows (start, time]; --time is then the stop")
 		required = map[string]*string{"time": timeCol, "event": event, "covariate": covariates}
-		columns = func() []string { return append([]string{*timeCol, *event}, splitList(*covariates)...) }
+		columns = func() []string {
+			cols := append([]string{*timeCol, *event}, splitList(*covariates)...)
+			if *start != "" {
+				cols = append(cols, *start)
+			}
+			return cols
+		}
 		run = func(t *modelTable) (any, error) {
-			return fitCox(t, *timeCol, *event, splitList(*covariates))
+			return fitCox(t, *timeCol, *event, *start, splitList(*covariates))
 		}
 	default:
 		fmt.Fprint(stderr, modelUsage)
@@ -492,34 +519,141 @@ func (o coxOutput) MarshalJSON() ([]byte, error) {
 	return appendField(o.CoxFit, "rows_skipped", o.RowsSkipped)
 }
 
-func fitCox(t *modelTable, timeCol, eventCol string, covariates []string) (any, error) {
-	times, ev, f, covCols, err := t.survival(timeCol, eventCol, covariates)
+func fitCox(t *modelTable, timeCol, eventCol, startCol string, covariates []string) (any, error) {
+	extra := covariates
+	if startCol != "" {
+		extra = append(append([]string(nil), covariates...), startCol)
+	}
+	times, ev, f, cols, err := t.survival(timeCol, eventCol, extra)
 	if err != nil {
 		return nil, err
 	}
 	d := stats.NewDesign(len(times))
-	for k, name := range covariates {
-		values := kept(covCols[k], f)
-		if isNumeric(values) {
-			x, err := t.numbers(name, covCols[k], f, false)
-			if err != nil {
-				return nil, err
-			}
-			err = d.AddNumeric(name, x)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", t.path, err)
-			}
-			continue
-		}
-		if err := d.AddCategorical(name, values); err != nil {
-			return nil, &inputError{Path: t.path, Column: name, Reason: err.Error()}
-		}
+	if err := t.addCovariates(d, covariates, cols, f); err != nil {
+		return nil, err
 	}
-	fit, err := stats.FitCox(times, ev, d)
+	var fit *stats.CoxFit
+	if startCol == "" {
+		fit, err = stats.FitCox(times, ev, d)
+	} else {
+		var starts []float64
+		if starts, err = t.numbers(startCol, cols[len(covariates)], f, true); err != nil {
+			return nil, err
+		}
+		k := 0
+		for i := range t.lines {
+			if f.skip[i] {
+				continue
+			}
+			if !(starts[k] < times[k]) {
+				return nil, &inputError{Path: t.path, Line: t.lines[i], Column: startCol,
+					Reason: fmt.Sprintf("start %g is not before the stop time %g (column %q)", starts[k], times[k], timeCol)}
+			}
+			k++
+		}
+		fit, err = stats.FitCoxCounting(starts, times, ev, d)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.path, err)
 	}
 	return coxOutput{fit, f.skipped}, nil
+}
+
+// addCovariates adds the kept rows of the named columns to d: a column
+// whose values are all numbers as a numeric term, any other as a
+// categorical one coded against its first level in sorted order.
+func (t *modelTable) addCovariates(d *stats.Design, names []string, cols [][]string, f *rowFilter) error {
+	for k, name := range names {
+		values := kept(cols[k], f)
+		if isNumeric(values) {
+			x, err := t.numbers(name, cols[k], f, false)
+			if err != nil {
+				return err
+			}
+			if err := d.AddNumeric(name, x); err != nil {
+				return fmt.Errorf("%s: %w", t.path, err)
+			}
+			continue
+		}
+		if err := d.AddCategorical(name, values); err != nil {
+			return &inputError{Path: t.path, Column: name, Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+type lmmDesignOutput struct {
+	*stats.LMMDesignFit
+	RowsSkipped int `json:"rows_skipped"`
+}
+
+// MarshalJSON writes the fit's keys followed by rows_skipped.
+func (o lmmDesignOutput) MarshalJSON() ([]byte, error) {
+	return appendField(o.LMMDesignFit, "rows_skipped", o.RowsSkipped)
+}
+
+// fitLMMDesign fits lmer(y ~ t [* by] + covariates + (t | group)) with
+// the fixed effects in R's order: the intercept, t, the levels of by, the
+// covariates, then t:by.
+func fitLMMDesign(t *modelTable, groupCol, timeCol, yCol string, covariates []string, by string, opt stats.LMMOptions) (any, error) {
+	if opt.BLUPs {
+		return nil, fmt.Errorf("%w: model lmm: --blups is not available with --covariate or --by", errUsage)
+	}
+	names := []string{groupCol, timeCol, yCol}
+	names = append(names, covariates...)
+	if by != "" {
+		names = append(names, by)
+	}
+	seen := map[string]bool{}
+	cols := make([][]string, len(names))
+	for k, name := range names {
+		if seen[name] {
+			return nil, fmt.Errorf("%w: model lmm: column %q is named twice", errUsage, name)
+		}
+		seen[name] = true
+		var err error
+		if cols[k], err = t.column(name); err != nil {
+			return nil, err
+		}
+	}
+	f := t.filter(cols...)
+	x, err := t.numbers(timeCol, cols[1], f, false)
+	if err != nil {
+		return nil, err
+	}
+	y, err := t.numbers(yCol, cols[2], f, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(y) == 0 {
+		return nil, fmt.Errorf("%s: no rows with every column the model uses", t.path)
+	}
+	idx, _ := labels(cols[0], f)
+	d := stats.NewDesign(len(y))
+	if err := d.AddNumeric(timeCol, x); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.path, err)
+	}
+	if by != "" {
+		if err := d.AddCategorical(by, kept(cols[len(cols)-1], f)); err != nil {
+			return nil, &inputError{Path: t.path, Column: by, Reason: err.Error()}
+		}
+	}
+	if err := t.addCovariates(d, covariates, cols[3:3+len(covariates)], f); err != nil {
+		return nil, err
+	}
+	if by != "" {
+		if err := d.AddInteraction(timeCol, x, by); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.path, err)
+		}
+	}
+	fit, err := stats.FitLMMDesign(idx, x, y, d, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.path, err)
+	}
+	if f.skipped > 0 {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("%d rows with a missing value skipped", f.skipped))
+	}
+	return lmmDesignOutput{fit, f.skipped}, nil
 }
 
 // isNumeric reports whether every value parses as a finite number.

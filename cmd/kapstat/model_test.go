@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,5 +190,180 @@ func TestModelHelp(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "--intercept-only") && !strings.Contains(stderr.String(), "intercept-only") {
 		t.Errorf("lmm -h does not list the flags:\n%s", stderr.String())
+	}
+}
+
+// readRecords reads a CSV written by measures/stats/testdata/models.R as
+// one map per row.
+func readRecords(t *testing.T, name string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(statsTestdata, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for j, h := range recs[0] {
+			m[h] = r[j]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func parseNum(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestModelLMMByCovariates runs `model lmm --by --covariate` on the data of
+// models.R and compares every fixed effect, by R's name, and the variance
+// components with lmer at the optimum (tolerance 1e-4, SPEC 8).
+func TestModelLMMByCovariates(t *testing.T) {
+	terms := readRecords(t, "lmmx_terms.csv")
+	fits := readRecords(t, "lmmx_fit.csv")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"covariates_reml", []string{"--csv", filepath.Join(statsTestdata, "lmm_covariates.csv"), "--group", "patient",
+			"--time", "week", "--y", "score", "--by", "program", "--covariate", "age,sex,diagnosis,remote"}},
+		{"sleepstudy_arm_ml", []string{"--csv", filepath.Join(statsTestdata, "sleepstudy_groups.csv"), "--group", "Subject",
+			"--time", "Days", "--y", "Reaction", "--by", "arm", "--covariate", "age", "--ml"}},
+		{"by_only_reml", []string{"--csv", filepath.Join(statsTestdata, "lmm_covariates.csv"), "--group", "patient",
+			"--time", "week", "--y", "score", "--by", "program"}},
+	} {
+		out := runModelJSON(t, append([]string{"lmm"}, tc.args...)...)
+		var w map[string]string
+		for _, f := range fits {
+			if f["case"] == tc.name && f["fit"] == "optimum" {
+				w = f
+			}
+		}
+		rcall := strings.ReplaceAll(w["call"], ";", ",")
+		for _, key := range []string{"sd_intercept", "sd_slope", "corr", "sd_residual", "loglik", "n_obs", "n_groups"} {
+			g, want := get(t, out, key).(float64), parseNum(t, w[key])
+			if !scalar.EqualWithinAbsOrRel(g, want, 1e-4, 1e-4) {
+				t.Errorf("%s: %s = %.10g, want %.10g", rcall, key, g, want)
+			}
+		}
+		fixed := get(t, out, "fixed").([]any)
+		n := 0
+		for _, r := range terms {
+			if r["case"] != tc.name || r["fit"] != "optimum" {
+				continue
+			}
+			if n >= len(fixed) {
+				t.Fatalf("%s: %d fixed effects in the output, R has more", rcall, len(fixed))
+			}
+			// Same order as R's.
+			term := fixed[n].(map[string]any)
+			n++
+			est, se := parseNum(t, r["estimate"]), parseNum(t, r["se"])
+			if term["term"] != r["term"] || !scalar.EqualWithinAbsOrRel(term["estimate"].(float64), est, 1e-4*se, 1e-4) ||
+				!scalar.EqualWithinAbsOrRel(term["se"].(float64), se, 1e-4, 1e-4) {
+				t.Errorf("%s: fixed effect %d = %v, want %s %.10g (se %.10g)", rcall, n, term, r["term"], est, se)
+			}
+		}
+		if n != len(fixed) {
+			t.Errorf("%s: %d fixed effects, R has %d", rcall, len(fixed), n)
+		}
+	}
+}
+
+// TestModelCoxStart runs `model cox --start` on survival's heart data (the
+// transplant indicator is time-varying) and on survSplit(veteran) with the
+// four-level celltype, against coxph(Surv(start, stop, event) ~ ...).
+func TestModelCoxStart(t *testing.T) {
+	terms := readRecords(t, "coxcp_terms.csv")
+	fits := readRecords(t, "coxcp_fit.csv")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"heart", []string{"--csv", filepath.Join(statsTestdata, "heart.csv"), "--start", "start", "--time", "stop",
+			"--event", "event", "--covariate", "age,transplant,surgery"}},
+		{"veteran_split", []string{"--csv", filepath.Join(statsTestdata, "veteran_split.csv"), "--start", "tstart", "--time", "time",
+			"--event", "status", "--covariate", "trt,karno,karno_late,celltype"}},
+	} {
+		out := runModelJSON(t, append([]string{"cox"}, tc.args...)...)
+		k := 0
+		for _, r := range terms {
+			if r["case"] != tc.name {
+				continue
+			}
+			term := get(t, out, "terms", k).(map[string]any)
+			k++
+			for _, key := range []string{"coef", "se", "hazard_ratio", "lower95", "upper95", "p"} {
+				if term["term"] != r["term"] || !scalar.EqualWithinAbsOrRel(term[key].(float64), parseNum(t, r[key]), 1e-6, 1e-6) {
+					t.Errorf("%s: %v %s = %v, want %s %s", tc.name, term["term"], key, term[key], r["term"], r[key])
+				}
+			}
+		}
+		for _, f := range fits {
+			if f["case"] == tc.name {
+				if g, w := get(t, out, "lr_chisq").(float64), parseNum(t, f["lr_chisq"]); !scalar.EqualWithinAbsOrRel(g, w, 1e-6, 1e-6) {
+					t.Errorf("%s: lr_chisq = %v, want %v", tc.name, g, w)
+				}
+				if g := get(t, out, "n"); g != parseNum(t, f["n"]) {
+					t.Errorf("%s: n = %v, want %s", tc.name, g, f["n"])
+				}
+			}
+		}
+	}
+}
+
+func TestModelNewFlagsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lmm := write("lmm.csv", "g,t,y,arm,age\na,0,1,x,30\na,1,2,x,30\nb,0,3,y,40\nb,1,5,y,40\nc,0,2,x,30\nc,1,2,x,30\nc,2,4,x,30\n")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		usage bool
+		want  string
+	}{
+		{"start after stop", []string{"cox", "--csv", write("cp.csv", "s,e,d,x\n0,5,1,1\n6,5,0,2\n0,3,1,3\n"),
+			"--start", "s", "--time", "e", "--event", "d", "--covariate", "x"}, false, `cp.csv: line 3, column "s": start 6 is not before the stop time 5`},
+		{"non-numeric start", []string{"cox", "--csv", write("cp2.csv", "s,e,d,x\n0,5,1,1\nz,5,0,2\n"),
+			"--start", "s", "--time", "e", "--event", "d", "--covariate", "x"}, false, `cp2.csv: line 3, column "s": "z" is not a number`},
+		{"missing by column", []string{"lmm", "--csv", lmm, "--group", "g", "--time", "t", "--y", "y", "--by", "nope"}, false, `column "nope"|no such column`},
+		{"by with one level", []string{"lmm", "--csv", write("one.csv", "g,t,y,arm\na,0,1,x\na,1,2,x\nb,0,3,x\nb,1,5,x\n"),
+			"--group", "g", "--time", "t", "--y", "y", "--by", "arm"}, false, `one.csv: column "arm"|single level`},
+		{"blups with by", []string{"lmm", "--csv", lmm, "--group", "g", "--time", "t", "--y", "y", "--by", "arm", "--blups"}, true, "--blups is not available"},
+		{"covariate twice", []string{"lmm", "--csv", lmm, "--group", "g", "--time", "t", "--y", "y", "--covariate", "age,age"}, true, `"age" is named twice`},
+		{"collinear covariate", []string{"lmm", "--csv", lmm, "--group", "g", "--time", "t", "--y", "y", "--by", "arm", "--covariate", "age"}, false, "rank deficient"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := runModel(context.Background(), tc.args, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("no error; output %s", stdout.String())
+			}
+			if got := errors.Is(err, errUsage); got != tc.usage {
+				t.Errorf("usage error = %v, want %v: %v", got, tc.usage, err)
+			}
+			for _, w := range strings.Split(tc.want, "|") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -92,6 +92,33 @@ func BenchmarkLMMDeviance(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/group")
 }
 
+// BenchmarkLMMDesign fits y ~ t * group + (t | patient) by REML
+// (FitLMMDesign, four fixed effects) to 100k groups of 8 observations.
+func BenchmarkLMMDesign(b *testing.B) {
+	const groups = 100_000
+	g, t, y := synthLMM(groups, 8, 42)
+	arm := make([]string, len(g))
+	for i, gi := range g {
+		arm[i] = []string{"a", "b"}[gi%2]
+		if gi%2 == 1 {
+			y[i] -= 0.5 * t[i]
+		}
+	}
+	d := NewDesign(len(g))
+	d.AddNumeric("t", t)
+	d.AddCategorical("arm", arm)
+	d.AddInteraction("t", t, "arm")
+	b.ReportAllocs()
+	var fit *LMMDesignFit
+	for b.Loop() {
+		var err error
+		if fit, err = FitLMMDesign(g, t, y, d, LMMOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(fit.Evaluations), "evals/fit")
+}
+
 // BenchmarkLogistic fits a logistic regression with an intercept, two
 // continuous covariates and a three-level factor to n observations,
 // including the separation check (a linear program with k = 5 rows).

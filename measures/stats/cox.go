@@ -10,73 +10,6 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Design is a model matrix for FitCox: one row per observation, one
-// column per term.
-type Design struct {
-	Terms []string
-	// X holds the rows; X[i][j] is term j of observation i.
-	X [][]float64
-}
-
-// NewDesign returns an empty design for n observations.
-func NewDesign(n int) *Design {
-	return &Design{X: make([][]float64, n)}
-}
-
-// AddNumeric adds a numeric covariate as one term named name.
-func (d *Design) AddNumeric(name string, v []float64) error {
-	if len(v) != len(d.X) {
-		return fmt.Errorf("stats: covariate %s has %d values for %d observations", name, len(v), len(d.X))
-	}
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("stats: covariate %s: observation %d: value %g is not a finite number", name, i, x)
-		}
-		d.X[i] = append(d.X[i], x)
-	}
-	d.Terms = append(d.Terms, name)
-	return nil
-}
-
-// AddCategorical adds a categorical covariate with treatment coding
-// against its first level in sorted (byte) order, as R's factor with
-// contr.treatment for levels sorted in the C locale: one 0/1 term
-// "name=level" per other level. An empty value is an error; a single
-// level adds no term and is an error too, since it cannot be estimated.
-func (d *Design) AddCategorical(name string, v []string) error {
-	if len(v) != len(d.X) {
-		return fmt.Errorf("stats: covariate %s has %d values for %d observations", name, len(v), len(d.X))
-	}
-	set := map[string]bool{}
-	for i, s := range v {
-		if s == "" {
-			return fmt.Errorf("stats: covariate %s: observation %d: empty value", name, i)
-		}
-		set[s] = true
-	}
-	levels := make([]string, 0, len(set))
-	for s := range set {
-		levels = append(levels, s)
-	}
-	sort.Strings(levels)
-	if len(levels) < 2 {
-		return fmt.Errorf("stats: covariate %s has a single level %q", name, levels[0])
-	}
-	col := map[string]int{}
-	for j, l := range levels[1:] {
-		col[l] = j
-		d.Terms = append(d.Terms, name+"="+l)
-	}
-	for i, s := range v {
-		row := make([]float64, len(levels)-1)
-		if j, ok := col[s]; ok {
-			row[j] = 1
-		}
-		d.X[i] = append(d.X[i], row...)
-	}
-	return nil
-}
-
 // CoxTerm is one coefficient of a Cox model.
 type CoxTerm struct {
 	Term        string  `json:"term"`
@@ -136,50 +69,119 @@ func FitCox(time []float64, event []bool, d *Design) (*CoxFit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(d.X) != len(time) {
-		return nil, fmt.Errorf("stats: FitCox: design has %d rows for %d times", len(d.X), len(time))
+	if d.n != len(time) {
+		return nil, fmt.Errorf("stats: FitCox: design has %d rows for %d times", d.n, len(time))
 	}
-	p := len(d.Terms)
+	c, err := newCoxData(keep, nil, time, event, d)
+	if err != nil {
+		return nil, err
+	}
+	return c.fit(d.Terms)
+}
+
+// FitCoxCounting fits the Cox model of FitCox to counting-process data,
+// one row per interval (start, stop] of a subject's follow-up with the
+// covariates in force during it and event set when the interval ends in
+// an event, as R's coxph(Surv(start, stop, event) ~ x, ties = "efron").
+// The risk set at an event time τ is the rows with start < τ ≤ stop, so a
+// subject whose covariate changes at time m contributes the row (0, m]
+// with its old value and (m, stop] with the new one (a time-varying
+// covariate), and a row that starts after τ is not at risk at τ (delayed
+// entry). Efron's term, Newton–Raphson, the standard errors, limits and
+// likelihood-ratio test are those of FitCox; with every start below the
+// smallest stop the fit is FitCox's.
+//
+// Rows with a NaN start or stop are dropped; an infinite or negative time,
+// a start not below its stop, no events, or a singular information matrix
+// is an error.
+func FitCoxCounting(start, stop []float64, event []bool, d *Design) (*CoxFit, error) {
+	if len(start) != len(stop) {
+		return nil, fmt.Errorf("stats: FitCoxCounting: lengths differ: start %d, stop %d", len(start), len(stop))
+	}
+	keep, _, err := checkSurvival(stop, event)
+	if err != nil {
+		return nil, err
+	}
+	if d.n != len(stop) {
+		return nil, fmt.Errorf("stats: FitCoxCounting: design has %d rows for %d times", d.n, len(stop))
+	}
+	kept := keep[:0]
+	for _, i := range keep {
+		s := start[i]
+		switch {
+		case math.IsNaN(s):
+			continue
+		case math.IsInf(s, 0):
+			return nil, fmt.Errorf("stats: FitCoxCounting: observation %d: infinite start time", i)
+		case s < 0:
+			return nil, fmt.Errorf("stats: FitCoxCounting: observation %d: negative start time %g", i, s)
+		case !(s < stop[i]):
+			return nil, fmt.Errorf("stats: FitCoxCounting: observation %d: start time %g is not before stop time %g", i, s, stop[i])
+		}
+		kept = append(kept, i)
+	}
+	c, err := newCoxData(kept, start, stop, event, d)
+	if err != nil {
+		return nil, err
+	}
+	return c.fit(d.Terms)
+}
+
+// newCoxData gathers observations keep, sorted by stop time descending so
+// that risk sets accumulate, with the covariates centred on their means.
+// start is nil for right-censored data.
+func newCoxData(keep []int, start, time []float64, event []bool, d *Design) (*coxData, error) {
+	p := len(d.Cols)
 	if p == 0 {
 		return nil, errors.New("stats: FitCox: no covariates")
 	}
-	// Order by time, descending, so risk sets accumulate.
+	keep = append([]int(nil), keep...)
 	sort.SliceStable(keep, func(a, b int) bool { return time[keep[a]] > time[keep[b]] })
 	n := len(keep)
+	if n == 0 {
+		return nil, errors.New("stats: FitCox: no observations")
+	}
 	x := make([]float64, n*p)
-	means := make([]float64, p)
-	for r, i := range keep {
-		if len(d.X[i]) != p {
-			return nil, fmt.Errorf("stats: FitCox: design row %d has %d values for %d terms", i, len(d.X[i]), p)
+	for j, col := range d.Cols {
+		var mean float64
+		for _, i := range keep {
+			mean += col[i]
 		}
-		copy(x[r*p:], d.X[i])
-		for j := 0; j < p; j++ {
-			means[j] += d.X[i][j]
-		}
-	}
-	for j := range means {
-		means[j] /= float64(n)
-	}
-	for r := 0; r < n; r++ {
-		for j := 0; j < p; j++ {
-			x[r*p+j] -= means[j]
+		mean /= float64(n)
+		for r, i := range keep {
+			x[r*p+j] = col[i] - mean
 		}
 	}
-	c := coxData{p: p, x: x}
+	c := &coxData{p: p, x: x}
 	c.time = make([]float64, n)
 	c.event = make([]bool, n)
-	events := 0
 	for r, i := range keep {
 		c.time[r] = time[i]
 		c.event[r] = event[i]
 		if event[i] {
-			events++
+			c.events++
 		}
 	}
-	if events == 0 {
+	if c.events == 0 {
 		return nil, errors.New("stats: FitCox: no events")
 	}
+	if start != nil {
+		c.start = make([]float64, n)
+		for r, i := range keep {
+			c.start[r] = start[i]
+		}
+		c.byStart = make([]int, n)
+		for r := range c.byStart {
+			c.byStart[r] = r
+		}
+		sort.SliceStable(c.byStart, func(a, b int) bool { return c.start[c.byStart[a]] > c.start[c.byStart[b]] })
+	}
+	return c, nil
+}
 
+// fit maximises the partial likelihood by Newton–Raphson as coxph does.
+func (c *coxData) fit(terms []string) (*CoxFit, error) {
+	p, n, events := c.p, len(c.time), c.events
 	const eps, iterMax = 1e-9, 20
 	beta := make([]float64, p)
 	u := make([]float64, p)
@@ -231,7 +233,7 @@ func FitCox(time []float64, event []bool, d *Design) (*CoxFit, error) {
 		se := math.Sqrt(cov[j*p+j])
 		z := beta[j] / se
 		fit.Terms = append(fit.Terms, CoxTerm{
-			Term:        d.Terms[j],
+			Term:        terms[j],
 			Coef:        beta[j],
 			SE:          se,
 			HazardRatio: math.Exp(beta[j]),
@@ -244,13 +246,17 @@ func FitCox(time []float64, event []bool, d *Design) (*CoxFit, error) {
 	return fit, nil
 }
 
-// coxData are observations sorted by time, descending, with centred
-// covariates in row-major x.
+// coxData are observations sorted by (stop) time, descending, with
+// centred covariates in row-major x. For counting-process data start holds
+// the start times and byStart the rows in order of start, descending.
 type coxData struct {
-	p     int
-	x     []float64
-	time  []float64
-	event []bool
+	p       int
+	x       []float64
+	time    []float64
+	event   []bool
+	events  int
+	start   []float64
+	byStart []int
 }
 
 // eval returns the Efron log partial likelihood at beta and writes its
@@ -270,6 +276,7 @@ func (c *coxData) eval(beta, u, info []float64) float64 {
 	a := make([]float64, p)
 	var s0, ll float64
 	n := len(c.time)
+	ks := 0 // rows c.byStart[:ks] have left the risk set
 	for i := 0; i < n; {
 		t := c.time[i]
 		var d0 float64
@@ -304,6 +311,24 @@ func (c *coxData) eval(beta, u, info []float64) float64 {
 					for k := 0; k <= j; k++ {
 						d2[j*p+k] += r * xi[j] * xi[k]
 					}
+				}
+			}
+		}
+		// Counting-process data: rows that start at or after t are not at
+		// risk at t. They stop after t, so they were added before.
+		for ; c.start != nil && ks < n && c.start[c.byStart[ks]] >= t; ks++ {
+			k := c.byStart[ks]
+			xk := c.x[k*p : (k+1)*p]
+			eta := 0.0
+			for j, b := range beta {
+				eta += xk[j] * b
+			}
+			r := math.Exp(eta)
+			s0 -= r
+			for j := 0; j < p; j++ {
+				s1[j] -= r * xk[j]
+				for l := 0; l <= j; l++ {
+					s2[j*p+l] -= r * xk[j] * xk[l]
 				}
 			}
 		}

@@ -228,6 +228,16 @@ func maxAbs(x []float64) float64 {
 // relative, when the Hessian is not positive definite, or after 8 steps.
 // It returns the point, f there and the evaluations used.
 func newtonPolish(f func([]float64) float64, x []float64, fx float64, lower []float64) ([]float64, float64, int) {
+	x, fx, evals, _ := newtonSteps(f, x, fx, lower)
+	return x, fx, evals
+}
+
+// newtonSteps is newtonPolish, also reporting whether it stopped because
+// the step or the improvement became negligible after an accepted step
+// with a positive definite Hessian (converged), rather than on a failed
+// step, an indefinite Hessian or the step limit.
+func newtonSteps(f func([]float64) float64, x []float64, fx float64, lower []float64) ([]float64, float64, int, bool) {
+	converged := false
 	evals := 0
 	eval := func(y []float64) float64 {
 		evals++
@@ -302,11 +312,15 @@ func newtonPolish(f func([]float64) float64, x []float64, fx float64, lower []fl
 		}
 		// Below these the step is lost in the rounding of a sum over
 		// many groups.
-		if !accepted || size < 1e-6 || fprev-fx <= 1e-12*math.Abs(fx) {
+		if !accepted {
+			break
+		}
+		if size < 1e-6 || fprev-fx <= 1e-12*math.Abs(fx) {
+			converged = true
 			break
 		}
 	}
-	return x, fx, evals
+	return x, fx, evals, converged
 }
 
 // solveSPD solves a·x = b for a symmetric positive definite m×m matrix by
