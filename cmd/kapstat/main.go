@@ -31,7 +31,7 @@ func commands() map[string]command {
 		"validate": {runValidate, "run ingest's checks without writing; exit 1 when a row would be quarantined"},
 		"analyze":  {runAnalyze, "derive outcomes, trajectories and relapse statistics"},
 		"report":   {runReport, "write the workbook"},
-		"model":    {runModel, "the statistics engine on any CSV: lmm, km, cox"},
+		"model":    {runModel, "the statistics engine on any CSV: lmm, km, cox, lcga"},
 		"sql":      {runSQL, "run a read-only query on the warehouse, print CSV"},
 		"export":   {runExport, "write the per-patient analysis tables as Parquet or CSV"},
 		"run":      {runJob, "run a declared batch job (JOB.toml): inputs, warehouse, quarter, outputs"},

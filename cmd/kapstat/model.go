@@ -22,7 +22,7 @@ import (
 // errUsage marks an error in the command line; main exits 2 for it.
 var errUsage = errors.New("usage")
 
-const modelUsage = `usage: kapstat model lmm|km|cox --csv F [flags]
+const modelUsage = `usage: kapstat model lmm|km|cox|lcga --csv F [flags]
 
   lmm  --group G --time T --y Y [--covariate C[,C2...]] [--by B] [--ml]
        [--blups] [--intercept-only]
@@ -40,17 +40,22 @@ const modelUsage = `usage: kapstat model lmm|km|cox --csv F [flags]
        treatment-coded against their first level in sorted order; with
        --start, rows are intervals (S, T] of counting-process data (a
        time-varying covariate), as coxph(Surv(S, T, E) ~ ...)
+  lcga --group G --time T --y Y [--classes 1-4] [--variance shared|class]
+       [--starts N] [--seed S] [--tol X] [--label-change M] [--label-span W]
+       latent class growth model: a mixture of straight-line trajectories,
+       fitted by EM from random starts for each number of classes, K chosen
+       by BIC with N = patients (flexmix's FLXMRglm for --variance class)
 
 Event columns take 0 or 1 (1 = event). Rows with an empty or NA value in a
 column the model uses are skipped and counted in rows_skipped. Output is JSON
 on stdout.
 `
 
-// runModel implements `kapstat model lmm|km|cox`.
+// runModel implements `kapstat model lmm|km|cox|lcga`.
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, modelUsage)
-		return fmt.Errorf("%w: model: name a model: lmm, km or cox", errUsage)
+		return fmt.Errorf("%w: model: name a model: lmm, km, cox or lcga", errUsage)
 	}
 	kind := args[0]
 	if kind == "-h" || kind == "--help" || kind == "help" {
@@ -114,9 +119,11 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		run = func(t *modelTable) (any, error) {
 			return fitCox(t, *timeCol, *event, *start, splitList(*covariates))
 		}
+	case "lcga":
+		required, columns, run = lcgaFlags(fs)
 	default:
 		fmt.Fprint(stderr, modelUsage)
-		return fmt.Errorf("%w: model: unknown model %q (want lmm, km or cox)", errUsage, kind)
+		return fmt.Errorf("%w: model: unknown model %q (want lmm, km, cox or lcga)", errUsage, kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

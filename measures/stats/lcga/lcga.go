@@ -22,7 +22,8 @@ const (
 // Options configures Fit. Zero fields take the defaults noted.
 type Options struct {
 	MaxK    int     // largest number of classes tried; default 4
-	Starts  int     // starts per K ≥ 2; default 10
+	MinK    int     // smallest number of classes chosen; default 1
+	Starts  int     // starts per K ≥ 2; default 20
 	Seed    uint64  // seed of the PCG generator; any value, 0 included
 	MaxIter int     // EM iterations per start; default 1000
 	Tol     float64 // stop when |ΔlogL| ≤ Tol·(1+|logL|); default 1e-8
@@ -39,12 +40,19 @@ type Options struct {
 // Result is a fitted model, with the number of classes chosen by BIC.
 type Result struct {
 	K         int       `json:"k"`
-	BIC       []float64 `json:"bic"` // BIC[k−1] for k = 1…MaxK; NaN when no start was kept
+	BIC       []float64 `json:"bic"` // BIC[k−1] for k = 1…MaxK; NaN when no start was kept or 1 < k < MinK
 	LogLik    float64   `json:"log_lik"`
 	Entropy   float64   `json:"entropy"`
 	Converged bool      `json:"converged"`
 	Patients  int       `json:"patients"` // N: groups with at least one observation
 	Classes   []Class   `json:"classes"`
+
+	// Observations is the number of observations fitted.
+	Observations int `json:"-"`
+	// Models[k−1] is the best fit with k classes, k = 1…MaxK (Models[K−1]
+	// is the chosen one); nil for a k below MinK (other than 1) or with no
+	// start kept.
+	Models []*Model `json:"-"`
 
 	// Posterior[g][c] is the posterior probability that group g is in
 	// class c; nil for a group with no observations.
@@ -52,6 +60,24 @@ type Result struct {
 	// Assigned[g] is the class with the largest posterior, −1 for a group
 	// with no observations.
 	Assigned []int `json:"-"`
+}
+
+// Model is the best fit found with K classes. Its classes' N, the
+// entropy and the labels are computed as for the chosen model.
+type Model struct {
+	K         int
+	LogLik    float64
+	BIC       float64
+	Params    int // free parameters counted in BIC: 3K shared, 4K − 1 per-class variances
+	Entropy   float64
+	Converged bool
+	// Finalists is the number of starts run to convergence and kept (1 for
+	// K = 1, which has one solution), and Replicated how many of them reached
+	// the best log-likelihood, within 10⁻⁶ relative. A best log-likelihood
+	// reached once may be a local maximum: try more starts.
+	Finalists  int
+	Replicated int
+	Classes    []Class
 }
 
 // Class is one trajectory class. Intercept is the expected score at t = 0
@@ -74,6 +100,7 @@ var (
 	ErrOptions      = errors.New("invalid options")
 	ErrNoTimeSpread = errors.New("all observations at one time; slope undefined")
 	ErrExactLine    = errors.New("all observations lie on one line; residual variance is zero")
+	ErrNoFit        = errors.New("no number of classes in the range could be fitted")
 )
 
 // InputError reports a bad value at one observation.
@@ -104,14 +131,16 @@ type data struct {
 
 // Fit fits models with K = 1…opt.MaxK classes to observations
 // (group[j], t[j], y[j]), groups numbered 0…nGroups−1, and returns the model
-// with the smallest BIC. Groups without observations are allowed and left
+// with the smallest BIC among K = MinK…MaxK, with every K's best fit in
+// Result.Models. K = 1 is fitted whatever MinK. Groups without observations are allowed and left
 // out (Posterior nil, Assigned −1); a group with a single observation
 // informs the intercepts only.
 //
 // It returns an error for empty or mismatched input, NaN or infinite values
 // (an *InputError naming the observation), a group outside 0…nGroups−1,
-// invalid options, observations all at one time, or observations lying
-// exactly on one line.
+// invalid options, observations all at one time, observations lying
+// exactly on one line, or (ErrNoFit) MinK > 1 and no K in MinK…MaxK with a
+// start kept.
 //
 // Starts run on GOMAXPROCS goroutines; the result does not depend on how
 // many.
@@ -137,20 +166,33 @@ func Fit(group []int, t, y []float64, nGroups int, opt Options) (*Result, error)
 
 	nPat := float64(len(d.pats))
 	bic := make([]float64, opt.MaxK)
-	chosen := 1 // K = 1 always fits once the input has passed the checks
+	models := make([]*Model, opt.MaxK)
+	results := make([]*Result, opt.MaxK)
+	chosen := 0
 	for k := 1; k <= opt.MaxK; k++ {
 		f := best[k-1]
-		if f == nil {
-			bic[k-1] = math.NaN()
+		bic[k-1] = math.NaN()
+		if f == nil || (k > 1 && k < opt.MinK) {
 			continue
 		}
-		bic[k-1] = -2*f.ll + float64(opt.Variance.params(k))*math.Log(nPat)
-		if bic[k-1] < bic[chosen-1] {
+		p := opt.Variance.params(k)
+		bic[k-1] = -2*f.ll + float64(p)*math.Log(nPat)
+		r := d.result(f, opt.Label)
+		results[k-1] = r
+		models[k-1] = &Model{K: k, LogLik: r.LogLik, BIC: bic[k-1], Params: p,
+			Entropy: r.Entropy, Converged: r.Converged, Finalists: f.finalists, Replicated: f.replicated,
+			Classes: append([]Class(nil), r.Classes...)}
+		if k >= opt.MinK && (chosen == 0 || bic[k-1] < bic[chosen-1]) {
 			chosen = k
 		}
 	}
-	r := d.result(best[chosen-1], opt.Label)
+	if chosen == 0 {
+		return nil, fmt.Errorf("lcga: K = %d…%d: %w", opt.MinK, opt.MaxK, ErrNoFit)
+	}
+	r := results[chosen-1]
 	r.BIC = bic
+	r.Models = models
+	r.Observations = int(d.nObs)
 	return r, nil
 }
 
@@ -170,8 +212,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxK == 0 {
 		o.MaxK = 4
 	}
+	if o.MinK == 0 {
+		o.MinK = 1
+	}
 	if o.Starts == 0 {
-		o.Starts = 10
+		o.Starts = 20
 	}
 	if o.MaxIter == 0 {
 		o.MaxIter = 1000
@@ -194,6 +239,8 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.MaxK < 1:
 		return o, fmt.Errorf("lcga: MaxK %d: %w", o.MaxK, ErrOptions)
+	case o.MinK < 1 || o.MinK > o.MaxK:
+		return o, fmt.Errorf("lcga: MinK %d with MaxK %d: %w", o.MinK, o.MaxK, ErrOptions)
 	case o.Starts < 1:
 		return o, fmt.Errorf("lcga: Starts %d: %w", o.Starts, ErrOptions)
 	case o.MaxIter < 1:
@@ -268,6 +315,9 @@ type fit struct {
 	logPi     []float64
 	ll        float64
 	converged bool
+	// finalists is the number of runs to convergence kept for this K, and
+	// replicated how many of them reached this fit's log-likelihood.
+	finalists, replicated int
 }
 
 // fitOne is the K = 1 model: pooled OLS with ML variance.
@@ -284,7 +334,8 @@ func fitOne(d *data, opt Options) (*fit, error) {
 	if !(s2 > 0) {
 		return nil, fmt.Errorf("lcga: %w", ErrExactLine)
 	}
-	f := &fit{k: 1, a: []float64{a}, b: []float64{b}, s2: []float64{s2}, logPi: []float64{0}, converged: true}
+	f := &fit{k: 1, a: []float64{a}, b: []float64{b}, s2: []float64{s2}, logPi: []float64{0}, converged: true,
+		finalists: 1, replicated: 1}
 	f.ll = -0.5 * acc.n * (math.Log(2*math.Pi*s2) + 1)
 	return f, nil
 }
@@ -295,12 +346,11 @@ func fitOne(d *data, opt Options) (*fit, error) {
 // log-likelihood are run to convergence, and if all of those are dropped
 // the next Finalists are, and so on.
 func runStarts(d *data, opt Options, floor float64, best []*fit) {
-	feats := d.features()
 	byK := make([][]*run, opt.MaxK+1)
 	var all []*run
-	for k := opt.MaxK; k >= 2; k-- { // largest K first: they take longest
+	for k := opt.MaxK; k >= max(opt.MinK, 2); k-- { // largest K first: they take longest
 		for s := range opt.Starts {
-			if f := feats.start(k, opt.Seed, s); f != nil {
+			if f := d.start(k, opt.Seed, s, opt.Variance, floor); f != nil {
 				r := newRun(f, s)
 				byK[k] = append(byK[k], r)
 				all = append(all, r)
@@ -333,19 +383,48 @@ func runStarts(d *data, opt Options, floor float64, best []*fit) {
 			return
 		}
 		parallel(len(batch), func(i int) { d.advance(batch[i], opt, floor, opt.MaxIter) })
-		var top *run
-		for i, r := range batch {
-			if !r.dropped && (top == nil || better(r, top)) {
-				top = r
+		for i := 0; i < len(batch); {
+			j := i + 1
+			for j < len(batch) && batch[j].f.k == batch[i].f.k {
+				j++
 			}
-			if i == len(batch)-1 || batch[i+1].f.k != r.f.k {
-				if top != nil {
-					best[r.f.k-1] = top.f
-				}
-				top = nil
+			if top := finish(batch[i:j]); top != nil {
+				best[top.k-1] = top
 			}
+			i = j
 		}
 	}
+}
+
+// replicateTol is the relative difference within which two runs count as
+// reaching the same log-likelihood.
+const replicateTol = 1e-6
+
+// finish returns the best of runs (one K's finalists run to convergence),
+// with the number kept and the number that reached its log-likelihood, or
+// nil when all were dropped.
+func finish(runs []*run) *fit {
+	var top *run
+	kept := 0
+	for _, r := range runs {
+		if r.dropped {
+			continue
+		}
+		kept++
+		if top == nil || better(r, top) {
+			top = r
+		}
+	}
+	if top == nil {
+		return nil
+	}
+	top.f.finalists = kept
+	for _, r := range runs {
+		if !r.dropped && r.f.ll >= top.f.ll-replicateTol*math.Abs(top.f.ll) {
+			top.f.replicated++
+		}
+	}
+	return top.f
 }
 
 // better orders runs by log-likelihood, then by start number, so the

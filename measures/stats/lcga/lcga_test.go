@@ -578,3 +578,71 @@ func TestClassifyLargerSample(t *testing.T) {
 		t.Errorf("patients %d, sizes %v", r.Patients, r.Classes)
 	}
 }
+
+// TestModels: Result.Models holds every K's best fit, and the chosen one is
+// the Result itself.
+func TestModels(t *testing.T) {
+	group, ts, ys, _ := simulate(11, 600, 8, threeClasses)
+	r, err := Fit(group, ts, ys, 600, Options{Seed: 1, Label: phq9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Models) != 4 || r.Observations != 600*8 {
+		t.Fatalf("%d models, %d observations; want 4, 4800", len(r.Models), r.Observations)
+	}
+	for k, m := range r.Models {
+		k++
+		if m == nil || m.K != k || len(m.Classes) != k {
+			t.Fatalf("Models[%d] = %+v", k-1, m)
+		}
+		// 3K parameters with a shared variance: 2K coefficients, 1 variance, K − 1 shares.
+		if m.Params != 3*k || m.BIC != r.BIC[k-1] || m.BIC != -2*m.LogLik+float64(3*k)*math.Log(600) {
+			t.Errorf("K=%d: params %d, BIC %v, r.BIC %v", k, m.Params, m.BIC, r.BIC[k-1])
+		}
+		if m.Replicated < 1 || m.Replicated > m.Finalists || m.Finalists > 3 || (k == 1 && m.Finalists != 1) {
+			t.Errorf("K=%d: replicated %d of %d finalists", k, m.Replicated, m.Finalists)
+		}
+		n := 0
+		for _, c := range m.Classes {
+			n += c.N
+		}
+		if n != 600 {
+			t.Errorf("K=%d: class sizes sum to %d", k, n)
+		}
+	}
+	m := r.Models[r.K-1]
+	if m.LogLik != r.LogLik || m.Entropy != r.Entropy || !reflect.DeepEqual(m.Classes, r.Classes) {
+		t.Errorf("chosen model %+v differs from the result %+v", m, r)
+	}
+	// Well-separated planted classes: every finalist reaches the three-class maximum.
+	if m.Replicated != m.Finalists {
+		t.Errorf("K=3: best log-likelihood reached by %d of %d finalists", m.Replicated, m.Finalists)
+	}
+}
+
+// TestMinK: K is chosen among MinK…MaxK; K = 1 is still fitted, the K
+// between 1 and MinK are not.
+func TestMinK(t *testing.T) {
+	group, ts, ys, _ := simulate(5, 400, 8, []planted{{share: 1, intercept: 15, slope: -1, sigma: 3}})
+	r, err := Fit(group, ts, ys, 400, Options{Seed: 3, MinK: 3, Label: phq9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One planted class: BIC would choose K = 1 (TestOneClassChosen), so the
+	// smallest K allowed wins.
+	if r.K != 3 || r.Models[1] != nil || !math.IsNaN(r.BIC[1]) || r.Models[0] == nil || math.IsNaN(r.BIC[0]) || r.Models[3] == nil {
+		t.Errorf("K = %d, BIC %v, models %v", r.K, r.BIC, r.Models)
+	}
+	if r.BIC[0] > r.BIC[2] {
+		t.Errorf("BIC %v: K = 1 should be better than K = 3 on one planted class", r.BIC)
+	}
+	// Three patients cannot hold two classes of two patients each.
+	_, err = Fit([]int{0, 0, 1, 1, 2, 2}, []float64{0, 1, 0, 1, 0, 1}, []float64{3, 4, 8, 6, 5, 5}, 3, Options{MinK: 2, MaxK: 2, Label: phq9})
+	if !errors.Is(err, ErrNoFit) {
+		t.Errorf("err = %v, want ErrNoFit", err)
+	}
+	_, err = Fit(group, ts, ys, 400, Options{MinK: 5, Label: phq9})
+	if !errors.Is(err, ErrOptions) {
+		t.Errorf("MinK 5 > MaxK 4: err = %v, want ErrOptions", err)
+	}
+}
