@@ -2,10 +2,10 @@ package reports
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
+	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/measures/stats"
 	"github.com/kapstat/kapstat/pipeline"
 )
@@ -47,9 +47,9 @@ func (b *builder) asOf() string {
 // intro is the lines under every sheet title: what the data are, as of when, for whom.
 func (b *builder) intro(lines ...string) []string {
 	var head []string
-	period := "Data: every row received (no cut-off date)."
+	period := "Data: every row received (the input gives days counted from each patient's start, not dates, so there is no calendar cut-off)."
 	if d := b.asOf(); d != "" {
-		period = "Data as of " + d + " (rows dated later are ignored)."
+		period = "Data as of " + d + " (rows dated later are ignored; treatment windows still open on that day are counted as still in treatment)."
 	}
 	if b.opt.Quarter != "" {
 		period = "Quarter " + b.opt.Quarter + ". " + period
@@ -89,6 +89,42 @@ func columns(headers ...string) []Column {
 	return out
 }
 
+// patients is "1 patient" or "n patients".
+func nPatients(n int) string {
+	if n == 1 {
+		return "1 patient"
+	}
+	return fmt.Sprintf("%d patients", n)
+}
+
+// ---------------------------------------------------------------- keys
+
+// Keys name each quantity once for the whole workbook (Cell.Key): the same count shown on two
+// sheets carries the same key, so that suppression hides it in both or in neither.
+
+// groupKey is the key prefix of an instrument's group ("" dimension: all patients).
+func groupKey(instrument, dim, group string) string {
+	if dim == "" {
+		return instrument
+	}
+	return instrument + "/" + dim + "/" + group
+}
+
+// relapseKey is the key prefix of a relapse curve: all patients, a program (the same curve on
+// the Relapse sheet and in the program rows of Outcomes by group) or another group.
+func relapseKey(instrument, dim, group string) string {
+	switch dim {
+	case "":
+		return instrument + "/relapse"
+	case "program":
+		return instrument + "/relapse/" + group
+	}
+	return groupKey(instrument, dim, group) + "/relapse"
+}
+
+// dayKey is the key prefix of a relapse curve's figures at a set day.
+func dayKey(curve string, day float64) string { return fmt.Sprintf("%s/day%d", curve, int(day)) }
+
 // ---------------------------------------------------------------- Summary
 
 // cohortTable counts the patients; with summaryColumns it takes the columns of the Summary's
@@ -100,21 +136,29 @@ func (b *builder) cohortTable(summaryColumns bool) *Table {
 		t.Columns = summaryHeader()
 	}
 	all := t.add(text("Patients in the data"), count("cohort/patients", c.Patients))
-	treated := t.add(text("Treated (at least one dosing session)"), count("cohort/treated", c.Treated))
-	sum := Sum{Total: Ref{all, 1}, Parts: []Ref{{treated, 1}}}
-	reasons := sortedKeys(c.Excluded)
-	for _, r := range reasons {
-		row := t.add(text("Not treated: "+strings.ToLower(label(r)[:1])+label(r)[1:]), count("cohort/excluded/"+r, c.Excluded[r]))
-		sum.Parts = append(sum.Parts, Ref{row, 1})
+	treatedLabel := "Treated (at least one dosing session)"
+	if c.AssessmentOnly {
+		treatedLabel = "Patients with at least one score (no sessions supplied)"
 	}
-	if len(reasons) == 0 && c.Patients != c.Treated {
-		sum.Hidden = append(sum.Hidden, c.Patients-c.Treated)
+	treated := t.add(text(treatedLabel), count("cohort/treated", c.Treated))
+	sum := Sum{Total: Ref{all, 1}, Parts: []Ref{{treated, 1}}}
+	listed := 0
+	for _, r := range sortedKeys(c.Excluded) {
+		if c.AssessmentOnly && r == outcome.ReasonNoDosingSession {
+			continue // cannot happen without sessions
+		}
+		row := t.add(text("Not counted: "+lower(b.label(r))), count("cohort/excluded/"+r, c.Excluded[r]))
+		sum.Parts = append(sum.Parts, Ref{row, 1})
+		listed += c.Excluded[r]
+	}
+	if d := c.Patients - c.Treated - listed; d != 0 {
+		sum.Hidden = append(sum.Hidden, d)
 	}
 	t.Sums = append(t.Sums, sum)
 	if c.AssessmentOnly {
 		t.Notes = append(t.Notes, "No treatment sessions were supplied, so each patient's first assessment stands in for the first dose (assessment-only mode); groups by route, program and setting are then \"Not recorded\".")
 	} else {
-		t.Notes = append(t.Notes, "A patient counts as treated from the first dosing session; patients without one are left out of every outcome.")
+		t.Notes = append(t.Notes, "A patient counts as treated from the first dosing session; patients without one are left out of every outcome (they can still appear on the Safety list).")
 	}
 	return t
 }
@@ -150,9 +194,18 @@ const (
 	sEvents
 )
 
+// treatedWord is "Treated patients" or, without sessions, "Patients".
+func (b *builder) treatedWord() string {
+	if b.a.Cohort.AssessmentOnly {
+		return "Patients"
+	}
+	return "Treated patients"
+}
+
 func (b *builder) summaryTable(m *pipeline.MeasureResult) *Table {
 	I := m.Instrument
-	th := b.a.Config.Instruments[I]
+	cfg := b.a.Config
+	th := cfg.Instruments[I]
 	t := &Table{Title: heading(m), Columns: summaryHeader()}
 	row := func(label string, cells map[int]Cell) {
 		r := make([]Cell, 7)
@@ -165,8 +218,9 @@ func (b *builder) summaryTable(m *pipeline.MeasureResult) *Table {
 		}
 		t.add(r...)
 	}
-	row("Treated patients with any score", map[int]Cell{sValue: count(I+"/patients", m.Patients)})
+	row(b.treatedWord()+" with any score", map[int]Cell{sValue: count(I+"/patients", m.Patients)})
 	row("Patients with a baseline score", map[int]Cell{sValue: count(I+"/with_baseline", m.WithBaseline)})
+	row("Still in the acute window (no end-of-treatment score yet)", map[int]Cell{sValue: count(I+"/acute_window_open", m.AcuteWindowOpen)})
 	row("Baseline mean score", map[int]Cell{sValue: mean(m.Baseline.Mean, m.Baseline.N, sN), sSD: mean(m.Baseline.SD, m.Baseline.N, sN),
 		sN: count(I+"/with_baseline", m.Baseline.N)})
 	row("End-of-treatment mean score", map[int]Cell{sValue: mean(m.Endpoint.Mean, m.Endpoint.N, sN), sSD: mean(m.Endpoint.SD, m.Endpoint.N, sN),
@@ -185,32 +239,43 @@ func (b *builder) summaryTable(m *pipeline.MeasureResult) *Table {
 	prop("Remission rate, completers", m.Remission, I+"/resp_n", I+"/remitters")
 	prop("Remission rate, intention to treat", m.RemissionITT, I+"/eligible", I+"/remitters")
 	rl := m.Relapse
-	p56 := survivalAt(rl, 56)
-	row("Relapse-free 8 weeks (56 days) after response", map[int]Cell{
-		sValue: {Kind: Rate, Value: p56.Survival, N: p56.NRisk, Deps: []int{sN, sEvents}},
-		sLow:   {Kind: Rate, Value: p56.Lower95, N: p56.NRisk, Deps: []int{sN, sEvents}},
-		sHigh:  {Kind: Rate, Value: p56.Upper95, N: p56.NRisk, Deps: []int{sN, sEvents}},
-		sN:     count(I+"/relapse/at_risk", rl.AtRisk), sEvents: count(I+"/relapse/events", rl.Events)})
-	row("Median days from response to relapse", map[int]Cell{sValue: medianCell(rl.MedianDays, rl.AtRisk),
-		sN: count(I+"/relapse/at_risk", rl.AtRisk), sEvents: count(I+"/relapse/events", rl.Events)})
+	curve := relapseKey(I, "", "")
+	p56 := rl.At8Weeks
+	d56 := dayKey(curve, p56.Time)
+	km := func(v float64) Cell {
+		return Cell{Kind: Rate, Value: v, Deps: []int{sN, sEvents}, Needs: []string{curve + "/at_risk", curve + "/events"}}
+	}
+	row("Relapse-free 8 weeks (56 days) after reaching half of baseline", map[int]Cell{
+		sValue: withKey(km(p56.Survival), d56+"/survival"), sLow: withKey(km(p56.Lower95), d56+"/lower"),
+		sHigh: withKey(km(p56.Upper95), d56+"/upper"),
+		sN:    count(d56+"/at_risk", p56.NRisk), sEvents: count(d56+"/events", p56.Events)})
+	row("Median days from reaching half of baseline to relapse", map[int]Cell{sValue: b.medianCell(rl.MedianDays, rl.AtRisk, curve),
+		sN: count(curve+"/at_risk", rl.AtRisk), sEvents: count(curve+"/events", rl.Events)})
 	t.Notes = []string{
-		fmt.Sprintf("Scores: %s. Lower is better; a negative change is an improvement. Baseline is the latest score in the %d days up to the first dose; the end-of-treatment score is the last score in the %d days after it.",
-			scaleText(I), b.a.Config.BaselineDays, b.a.Config.AcuteDays),
+		fmt.Sprintf("Scores: %s. Lower is better; a negative change is an improvement. Baseline is the latest score in the %d days up to and including the day of the first dose; the end-of-treatment score is the last score in the %d days after it. Patients whose %d days are not over yet have no end-of-treatment score and are left out of every figure below their baseline.",
+			scaleText(I, th.Cutoff), cfg.BaselineDays, cfg.AcuteDays, cfg.AcuteDays),
 		fmt.Sprintf("Response: end score at most %s of baseline; remission: end score below %d. Both are counted only for patients whose baseline was at or above the cutoff of %d. Completers are those patients with an end score; intention to treat also counts patients without one, as not responding.",
-			pct(b.a.Config.ResponseFraction), th.Remission, th.Cutoff),
-		"Relapse: among responders followed afterwards, a score back at or above the cutoff that is confirmed by the next score. \"Not reached\" means fewer than half relapsed during follow-up. Ranges are 95% confidence intervals. Cohen's d_z is the mean change divided by its SD (0.8 or more is a large effect).",
+			pct(cfg.ResponseFraction), th.Remission, th.Cutoff),
+		fmt.Sprintf("Relapse is followed in the patients whose score fell to %s of baseline or lower at any visit in the acute window (a wider group than the responders above, who are judged on the end score alone): a later score back at or above %d, confirmed by the next score. The 8-week row counts the patients still followed on day 56 and the relapses by then. \"Not reached\" means fewer than half relapsed during follow-up. Ranges are 95%% confidence intervals. Cohen's d_z is the mean change divided by its SD; a size (ignoring the sign) of 0.8 or more is a large effect.",
+			pct(cfg.ResponseFraction), th.Cutoff),
 	}
 	return t
 }
 
-func scaleText(code string) string {
+// withKey returns c with its Key set: a value shown in more than one place.
+func withKey(c Cell, key string) Cell {
+	c.Key = key
+	return c
+}
+
+func scaleText(code string, cutoff int) string {
 	switch code {
 	case "PHQ9":
-		return "PHQ-9 total 0–27 (10 or more: moderate depression or worse)"
+		return fmt.Sprintf("PHQ-9 total 0–27 (%d or more counts as depression at or above the cutoff)", cutoff)
 	case "GAD7":
-		return "GAD-7 total 0–21 (10 or more: moderate anxiety or worse)"
+		return fmt.Sprintf("GAD-7 total 0–21 (%d or more counts as anxiety at or above the cutoff)", cutoff)
 	case "PCL5":
-		return "PCL-5 total 0–80 (33 or more: probable PTSD)"
+		return fmt.Sprintf("PCL-5 total 0–80 (%d or more counts as probable PTSD)", cutoff)
 	}
 	return code
 }
@@ -219,44 +284,44 @@ func pct(f float64) string {
 	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.1f", 100*f), "0"), ".") + "%"
 }
 
-// survivalAt is the relapse-free point at day d, NaN when the analysis did not ask for it.
-func survivalAt(r pipeline.RelapseSummary, d float64) survivalPoint {
-	for _, p := range r.RelapseFree {
-		if p.Time == d {
-			return survivalPoint{p.NRisk, p.Survival, p.Lower95, p.Upper95}
-		}
-	}
-	nan := math.NaN()
-	return survivalPoint{0, nan, nan, nan}
-}
-
-type survivalPoint struct {
-	NRisk                      int
-	Survival, Lower95, Upper95 float64
-}
-
-func medianCell(m *float64, n int) Cell {
+// medianCell is a median time to relapse; it rests on its curve's counts.
+func (b *builder) medianCell(m *float64, n int, curve string) Cell {
+	needs := []string{curve + "/at_risk", curve + "/events"}
 	if m == nil {
-		c := Cell{Kind: Int, Text: "not reached", N: n}
+		c := Cell{Kind: Int, Text: "not reached", N: n, Needs: needs}
 		if n == 0 {
 			c.Text = "no patients followed"
 		}
 		return c
 	}
-	return Cell{Kind: Int, Value: *m, N: n}
+	return Cell{Kind: Int, Value: *m, N: n, Needs: needs}
 }
 
 func (b *builder) definitionsTable() *Table {
 	cfg := b.a.Config
 	t := &Table{Title: "Definitions in brief", Columns: columns("Term", "Meaning"), Wide: true}
+	per := func(f func(code string) string) string {
+		var parts []string
+		for _, m := range b.instruments() {
+			parts = append(parts, instrumentName(m.Instrument)+": "+f(m.Instrument))
+		}
+		if len(parts) == 0 {
+			for _, code := range cfg.InstrumentCodes() {
+				parts = append(parts, instrumentName(code)+": "+f(code))
+			}
+		}
+		return strings.Join(parts, "; ")
+	}
 	for _, d := range [][2]string{
-		{"Baseline", fmt.Sprintf("The latest score in the %d days up to and including the first dose.", cfg.BaselineDays)},
+		{"Baseline", fmt.Sprintf("The latest score in the %d days up to and including the day of the first dose.", cfg.BaselineDays)},
 		{"End of treatment", fmt.Sprintf("The last score in the %d days after the first dose (the acute window).", cfg.AcuteDays)},
+		{"Still in treatment", fmt.Sprintf("A patient whose %d-day acute window has not ended by the as-of date: no end-of-treatment score yet, so not counted as a completer, a dropout or a non-responder.", cfg.AcuteDays)},
+		{"Cutoff", "The score at or above which symptoms count as clinically significant (" + per(func(c string) string { return fmt.Sprintf("%d", cfg.Instruments[c].Cutoff) }) + ")."},
 		{"Response", fmt.Sprintf("End score at most %s of the baseline score, among patients starting at or above the cutoff.", pct(cfg.ResponseFraction))},
-		{"Remission", "End score below the remission threshold (PHQ-9 and GAD-7: 5; PCL-5: 33)."},
+		{"Remission", "End score below the remission threshold (" + per(func(c string) string { return fmt.Sprintf("below %d", cfg.Instruments[c].Remission) }) + ")."},
 		{"Completers / intention to treat", "Completers have an end score; intention to treat also counts patients without one, as not responding."},
-		{"Reliable change", "A change larger than the questionnaire's measurement error (PHQ-9: 6 points, GAD-7: 4, PCL-5: 10)."},
-		{"Relapse", "After a response, a score back at or above the cutoff, confirmed by the next score."},
+		{"Reliable change", "A change larger than the questionnaire's measurement error (" + per(func(c string) string { return fmt.Sprintf("%d points", cfg.Instruments[c].ReliableChange) }) + ")."},
+		{"Relapse", fmt.Sprintf("Among patients whose score fell to %s of baseline or lower at any acute-window visit: a later score back at or above the cutoff, confirmed by the next score.", pct(cfg.ResponseFraction))},
 		{"95% confidence interval", "The range within which the true value lies with 95% confidence; narrower with more patients."},
 	} {
 		t.add(bold(d[0]), text(d[1]))
@@ -266,8 +331,9 @@ func (b *builder) definitionsTable() *Table {
 
 // ---------------------------------------------------------------- Outcomes by group
 
-// groupRows returns a dimension's groups in report order, and the sum of patients with
-// baseline over the groups left out (quarters beyond the last eight).
+// groupRows returns a dimension's groups in report order (for quarters: the last eight, then
+// the patients still in the acute window, who have no quarter yet), and the groups left out
+// (quarters before the last eight).
 func (b *builder) groupRows(m *pipeline.MeasureResult, dim string) (rows []pipeline.GroupOutcome, omitted []pipeline.GroupOutcome) {
 	keep := map[string]bool{}
 	if dim == "quarter" {
@@ -275,17 +341,21 @@ func (b *builder) groupRows(m *pipeline.MeasureResult, dim string) (rows []pipel
 			keep[q] = true
 		}
 	}
+	var open []pipeline.GroupOutcome
 	for _, g := range m.ByGroup {
 		if g.Dimension != dim {
 			continue
 		}
-		if dim == "quarter" && !keep[g.Group] {
+		switch {
+		case dim == "quarter" && g.Group == outcome.ReasonAcuteWindowOpen:
+			open = append(open, g)
+		case dim == "quarter" && !keep[g.Group]:
 			omitted = append(omitted, g)
-			continue
+		default:
+			rows = append(rows, g)
 		}
-		rows = append(rows, g)
 	}
-	return rows, omitted
+	return append(rows, open...), omitted
 }
 
 // quarters is the last eight quarters, ascending, up to the report's quarter.
@@ -306,7 +376,7 @@ func (b *builder) quarters() []string {
 func (b *builder) dims() []string {
 	var out []string
 	for _, d := range dimensions {
-		if d == "quarter" && len(b.a.Quarters) == 0 {
+		if d == "quarter" && len(b.a.Quarters) == 0 && !b.anyOpen() {
 			continue
 		}
 		out = append(out, d)
@@ -314,142 +384,268 @@ func (b *builder) dims() []string {
 	return out
 }
 
-const quartersUnavailable = "Quarterly views are unavailable: the input gives days counted from a patient's start rather than calendar dates, so a quarter cannot be assigned."
-
-// Outcomes-by-group columns.
-const (
-	gLabel = iota
-	gBase
-	gEnd
-	gChange
-	gElig
-	gCompl
-	gResp
-	gRespRate
-	gRespLow
-	gRespHigh
-	gITT
-	gRem
-	gRemRate
-	gRemLow
-	gRemHigh
-	gCols
-)
-
-func (b *builder) byGroup() *Sheet {
-	return b.groupedSheet("Outcomes by group", "Each table repeats the key numbers of the Summary for groups of patients. Groups come from the first dosing session; the quarter is the one in which the acute outcome became known (first dose + acute window).", b.groupTable)
+// anyOpen reports whether some patient is still in the acute window (the quarter dimension
+// then has their row even before any quarter has closed).
+func (b *builder) anyOpen() bool {
+	if !b.a.DatesAvailable {
+		return false
+	}
+	for _, m := range b.instruments() {
+		if m.AcuteWindowOpen > 0 {
+			return true
+		}
+	}
+	return false
 }
 
-// groupedSheet is a sheet of one table per instrument over the group dimensions, each
-// instrument on its own printed page, the first table's header frozen.
-func (b *builder) groupedSheet(name, intro string, table func(*pipeline.MeasureResult) *Table) *Sheet {
+const quartersUnavailable = "Quarterly views are unavailable: the input gives days counted from a patient's start rather than calendar dates, so a quarter cannot be assigned."
+
+func (b *builder) byGroup() *Sheet {
+	return b.groupedSheet("Outcomes by group", "The key numbers of the Summary for groups of patients, in three tables per questionnaire: patients and scores, response and remission, relapse. Groups come from the first dosing session; the quarter is the one in which the acute outcome became known (first dose + acute window).",
+		b.groupScoreTable, b.groupRateTable, b.groupRelapseTable)
+}
+
+// groupedSheet is a sheet of tables per instrument over the group dimensions, each instrument
+// on its own printed page, the first table's header frozen.
+func (b *builder) groupedSheet(name, intro string, tables ...func(*pipeline.MeasureResult) *Table) *Sheet {
 	s := &Sheet{Name: name, Title: b.title() + " — " + name}
 	s.Intro = b.intro(intro)
-	if len(b.a.Quarters) == 0 {
+	if !b.a.DatesAvailable {
 		s.Blocks = append(s.Blocks, &Paragraph{Text: quartersUnavailable, Bold: true})
 	}
 	for i, m := range b.instruments() {
 		if i > 0 {
 			s.Blocks = append(s.Blocks, PageBreak{})
 		}
-		t := table(m)
-		if s.Freeze == nil {
-			s.Freeze = t
+		for _, table := range tables {
+			t := table(m)
+			if s.Freeze == nil && len(tables) == 1 {
+				s.Freeze = t
+			}
+			s.Blocks = append(s.Blocks, t)
 		}
-		s.Blocks = append(s.Blocks, t)
 	}
 	return s
 }
 
-func (b *builder) groupTable(m *pipeline.MeasureResult) *Table {
-	I := m.Instrument
-	t := &Table{Title: heading(m) + " by group", Columns: columns("Group", "With baseline", "With end score",
-		"Mean change", "Eligible (baseline at or above cutoff)", "Eligible completers", "Responders",
-		"Response rate (completers)", "Lower 95%", "Upper 95%", "Response rate (intention to treat)",
-		"Remitters", "Remission rate (completers)", "Lower 95%", "Upper 95%")}
-	line := func(name string, key string, g pipeline.GroupOutcome, boldRow bool) int {
-		r := make([]Cell, gCols)
-		r[gLabel] = text(name)
-		r[gLabel].Bold = boldRow
-		r[gBase] = count(key+"/with_baseline", g.WithBaseline)
-		r[gEnd] = count(key+"/with_endpoint", g.WithEndpoint)
-		r[gChange] = mean(g.Change.Mean, g.Change.N, gEnd)
-		r[gElig] = count(key+"/eligible", g.Eligible)
-		r[gCompl] = count(key+"/resp_n", g.Response.N)
-		r[gResp] = count(key+"/responders", g.Response.Events)
-		r[gRespRate] = rate(g.Response.Rate, gCompl, gResp)
-		r[gRespLow] = rate(g.Response.Lower95, gCompl, gResp)
-		r[gRespHigh] = rate(g.Response.Upper95, gCompl, gResp)
-		r[gITT] = rate(g.ResponseITT.Rate, gElig, gResp)
-		r[gRem] = count(key+"/remitters", g.Remission.Events)
-		r[gRemRate] = rate(g.Remission.Rate, gCompl, gRem)
-		r[gRemLow] = rate(g.Remission.Lower95, gCompl, gRem)
-		r[gRemHigh] = rate(g.Remission.Upper95, gCompl, gRem)
-		i := t.add(r...)
-		// Counts not shown but implied by the shown ones.
-		t.Sums = append(t.Sums,
-			Sum{Total: Ref{i, gBase}, Parts: []Ref{{i, gEnd}}, Hidden: []int{g.WithBaseline - g.WithEndpoint}},
-			Sum{Total: Ref{i, gBase}, Parts: []Ref{{i, gElig}}, Hidden: []int{g.WithBaseline - g.Eligible}},
-			Sum{Total: Ref{i, gElig}, Parts: []Ref{{i, gCompl}}, Hidden: []int{g.Eligible - g.Response.N}},
-			Sum{Total: Ref{i, gCompl}, Parts: []Ref{{i, gResp}}, Hidden: []int{g.Response.N - g.Response.Events}},
-			Sum{Total: Ref{i, gCompl}, Parts: []Ref{{i, gRem}}, Hidden: []int{g.Response.N - g.Remission.Events}},
-		)
-		return i
-	}
-	overall := pipeline.GroupOutcome{WithBaseline: m.WithBaseline, WithEndpoint: m.WithEndpoint, Eligible: m.Eligible,
-		Change: changeSummary(m), Response: m.Response, ResponseITT: m.ResponseITT, Remission: m.Remission}
-	all := line("All patients", I, overall, true)
+// groupTable lays out one table of a group sheet: the All patients row, then a section per
+// dimension. line writes one group's row and returns its index; cols are the count columns
+// that add up over a dimension's groups, and value gives a group's value in such a column.
+// A row is left out when skip says so (a group with nothing to show in this table).
+func (b *builder) groupTable(t *Table, m *pipeline.MeasureResult, line func(name, dim string, g pipeline.GroupOutcome, all bool) int,
+	cols []int, value func(g pipeline.GroupOutcome, col int) int, skip func(g pipeline.GroupOutcome) bool) {
+	all := line("All patients", "", overall(m), true)
 	for _, dim := range b.dims() {
 		rows, omitted := b.groupRows(m, dim)
 		t.section(dimensionTitles[dim])
 		var idx []int
 		for _, g := range rows {
-			idx = append(idx, line(groupLabel(dim, g.Group), I+"/"+dim+"/"+g.Group, g, false))
+			if skip != nil && skip(g) {
+				continue
+			}
+			idx = append(idx, line(groupLabel(dim, g.Group), dim, g, false))
 		}
-		for _, col := range []int{gBase, gEnd, gElig, gCompl, gResp, gRem} {
+		for _, col := range cols {
 			s := Sum{Total: Ref{all, col}}
 			for _, i := range idx {
 				s.Parts = append(s.Parts, Ref{i, col})
 			}
+			// Rows left out for having nothing to show add 0 to these columns, as the notes
+			// say; quarters before the last eight add what a reader cannot know.
 			if len(omitted) > 0 {
-				s.Hidden = append(s.Hidden, sumGroups(omitted, col))
+				left := 0
+				for _, g := range omitted {
+					left += value(g, col)
+				}
+				s.Hidden = append(s.Hidden, left)
 			}
 			t.Sums = append(t.Sums, s)
 		}
 	}
-	t.Notes = []string{
-		"With baseline: patients with a score before the first dose. Mean change: end score minus baseline (negative is improvement). Response and remission rates are among eligible completers (baseline at or above the cutoff, with an end score); the intention-to-treat rate divides by all eligible patients.",
-		"Small groups give wide ranges: compare groups only where the 95% limits do not overlap much.",
-	}
 	if len(b.a.Quarters) > len(b.quarters()) {
-		t.Notes = append(t.Notes, "Only the last 8 quarters are shown; the All patients row includes earlier quarters too.")
+		t.Notes = append(t.Notes, fmt.Sprintf("Only the last 8 quarters are shown: the All patients row also counts the patients of the quarters before %s.", b.quarters()[0]))
 	}
+}
+
+// overall is the All patients row of an instrument in the group form.
+func overall(m *pipeline.MeasureResult) pipeline.GroupOutcome {
+	ch := stats.Summary{N: m.Change.N, Mean: m.Change.Mean, SD: m.Change.SD}
+	r := m.Relapse
+	return pipeline.GroupOutcome{WithBaseline: m.WithBaseline, AcuteWindowOpen: m.AcuteWindowOpen, WithEndpoint: m.WithEndpoint,
+		Eligible: m.Eligible, Baseline: m.Baseline, Endpoint: m.Endpoint, Change: ch, CohensDz: m.Change.CohensDz,
+		Response: m.Response, ResponseITT: m.ResponseITT, Remission: m.Remission, RemissionITT: m.RemissionITT,
+		ReliableChange: m.ReliableChange,
+		Relapse: pipeline.GroupRelapse{AtRisk: r.AtRisk, Events: r.Events, MedianDays: r.MedianDays, At8Weeks: r.At8Weeks}}
+}
+
+// Columns of the group score table.
+const (
+	gsLabel = iota
+	gsBase
+	gsOpen
+	gsEnd
+	gsElig
+	gsCompl
+	gsBaseMean
+	gsEndMean
+	gsChange
+	gsDz
+	gsCols
+)
+
+func (b *builder) groupScoreTable(m *pipeline.MeasureResult) *Table {
+	I := m.Instrument
+	t := &Table{Title: heading(m) + ": patients and scores by group", Columns: columns("Group", "With baseline",
+		"Still in the acute window", "With end score", "Eligible (baseline at or above cutoff, window over)", "Eligible completers",
+		"Baseline mean", "End mean", "Mean change", "Effect size (d_z)")}
+	line := func(name, dim string, g pipeline.GroupOutcome, all bool) int {
+		key := groupKey(I, dim, g.Group)
+		r := make([]Cell, gsCols)
+		r[gsLabel] = text(name)
+		r[gsLabel].Bold = all
+		r[gsBase] = count(key+"/with_baseline", g.WithBaseline)
+		r[gsOpen] = count(key+"/acute_window_open", g.AcuteWindowOpen)
+		r[gsEnd] = count(key+"/with_endpoint", g.WithEndpoint)
+		r[gsElig] = count(key+"/eligible", g.Eligible)
+		r[gsCompl] = count(key+"/resp_n", g.Response.N)
+		r[gsBaseMean] = mean(g.Baseline.Mean, g.Baseline.N, gsBase)
+		r[gsEndMean] = mean(g.Endpoint.Mean, g.Endpoint.N, gsEnd)
+		r[gsChange] = mean(g.Change.Mean, g.Change.N, gsEnd)
+		r[gsDz] = estimate(g.CohensDz, g.Change.N, gsEnd)
+		i := t.add(r...)
+		closed := g.WithBaseline - g.AcuteWindowOpen
+		// Counts not shown but implied by the shown ones: dropouts, closed patients below the
+		// cutoff, eligible patients without an end score, completers below the cutoff.
+		t.Sums = append(t.Sums,
+			Sum{Total: Ref{i, gsBase}, Parts: []Ref{{i, gsOpen}, {i, gsEnd}}, Hidden: []int{closed - g.WithEndpoint}},
+			Sum{Total: Ref{i, gsBase}, Parts: []Ref{{i, gsOpen}, {i, gsElig}}, Hidden: []int{closed - g.Eligible}},
+			Sum{Total: Ref{i, gsElig}, Parts: []Ref{{i, gsCompl}}, Hidden: []int{g.Eligible - g.Response.N}},
+			Sum{Total: Ref{i, gsEnd}, Parts: []Ref{{i, gsCompl}}, Hidden: []int{g.WithEndpoint - g.Response.N}},
+		)
+		return i
+	}
+	value := func(g pipeline.GroupOutcome, col int) int {
+		return map[int]int{gsBase: g.WithBaseline, gsOpen: g.AcuteWindowOpen, gsEnd: g.WithEndpoint, gsElig: g.Eligible, gsCompl: g.Response.N}[col]
+	}
+	b.groupTable(t, m, line, []int{gsBase, gsOpen, gsEnd, gsElig, gsCompl}, value, nil)
+	t.Notes = append([]string{
+		"With baseline: patients with a score before the first dose. Still in the acute window: their treatment window has not ended, so they have no end score yet and are left out of the columns to the right. Mean change: end score minus baseline (negative is improvement); d_z is the mean change over its SD.",
+		"Small groups give wide ranges: compare groups only where the 95% limits do not overlap much.",
+	}, t.Notes...)
 	return t
 }
 
-func changeSummary(m *pipeline.MeasureResult) stats.Summary {
-	return stats.Summary{N: m.Change.N, Mean: m.Change.Mean, SD: m.Change.SD}
+// Columns of the group rate table.
+const (
+	grLabel = iota
+	grCompl
+	grResp
+	grRespRate
+	grRespLow
+	grRespHigh
+	grRespITT
+	grRem
+	grRemRate
+	grRemLow
+	grRemHigh
+	grRemITT
+	grCols
+)
+
+func (b *builder) groupRateTable(m *pipeline.MeasureResult) *Table {
+	I := m.Instrument
+	t := &Table{Title: heading(m) + ": response and remission by group", Columns: columns("Group", "Eligible completers", "Responders",
+		"Response rate (completers)", "Lower 95%", "Upper 95%", "Response rate (intention to treat)",
+		"Remitters", "Remission rate (completers)", "Lower 95%", "Upper 95%", "Remission rate (intention to treat)")}
+	line := func(name, dim string, g pipeline.GroupOutcome, all bool) int {
+		key := groupKey(I, dim, g.Group)
+		itt := func(v float64, events int) Cell {
+			return Cell{Kind: Rate, Value: v, Deps: []int{events}, Needs: []string{key + "/eligible"}}
+		}
+		r := make([]Cell, grCols)
+		r[grLabel] = text(name)
+		r[grLabel].Bold = all
+		r[grCompl] = count(key+"/resp_n", g.Response.N)
+		r[grResp] = count(key+"/responders", g.Response.Events)
+		r[grRespRate] = rate(g.Response.Rate, grCompl, grResp)
+		r[grRespLow] = rate(g.Response.Lower95, grCompl, grResp)
+		r[grRespHigh] = rate(g.Response.Upper95, grCompl, grResp)
+		r[grRespITT] = itt(g.ResponseITT.Rate, grResp)
+		r[grRem] = count(key+"/remitters", g.Remission.Events)
+		r[grRemRate] = rate(g.Remission.Rate, grCompl, grRem)
+		r[grRemLow] = rate(g.Remission.Lower95, grCompl, grRem)
+		r[grRemHigh] = rate(g.Remission.Upper95, grCompl, grRem)
+		r[grRemITT] = itt(g.RemissionITT.Rate, grRem)
+		i := t.add(r...)
+		t.Sums = append(t.Sums,
+			Sum{Total: Ref{i, grCompl}, Parts: []Ref{{i, grResp}}, Hidden: []int{g.Response.N - g.Response.Events}},
+			Sum{Total: Ref{i, grCompl}, Parts: []Ref{{i, grRem}}, Hidden: []int{g.Response.N - g.Remission.Events}},
+		)
+		return i
+	}
+	value := func(g pipeline.GroupOutcome, col int) int {
+		return map[int]int{grCompl: g.Response.N, grResp: g.Response.Events, grRem: g.Remission.Events}[col]
+	}
+	noRates := func(g pipeline.GroupOutcome) bool { return g.Response.N == 0 && g.Eligible == 0 }
+	b.groupTable(t, m, line, []int{grCompl, grResp, grRem}, value, noRates)
+	t.Notes = append([]string{
+		"Rates are among eligible completers (baseline at or above the cutoff, with an end score); the intention-to-treat rates divide by every eligible patient whose acute window is over, counting those without an end score as not responding. Groups with no eligible patient are left out.",
+	}, t.Notes...)
+	return t
 }
 
-func sumGroups(gs []pipeline.GroupOutcome, col int) int {
-	n := 0
-	for _, g := range gs {
-		switch col {
-		case gBase:
-			n += g.WithBaseline
-		case gEnd:
-			n += g.WithEndpoint
-		case gElig:
-			n += g.Eligible
-		case gCompl:
-			n += g.Response.N
-		case gResp:
-			n += g.Response.Events
-		case gRem:
-			n += g.Remission.Events
+// Columns of the group relapse table.
+const (
+	glLabel = iota
+	glAtRisk
+	glEvents
+	glRisk56
+	glEvents56
+	glFree56
+	glLow56
+	glHigh56
+	glMedian
+	glCols
+)
+
+func (b *builder) groupRelapseTable(m *pipeline.MeasureResult) *Table {
+	I := m.Instrument
+	t := &Table{Title: heading(m) + ": relapse by group", Columns: columns("Group", "Reached half of baseline and followed",
+		"Relapses", "Still followed on day 56", "Relapses by day 56", "Relapse-free at 8 weeks", "Lower 95%", "Upper 95%",
+		"Median days to relapse")}
+	line := func(name, dim string, g pipeline.GroupOutcome, all bool) int {
+		curve := relapseKey(I, dim, g.Group)
+		d56 := dayKey(curve, g.Relapse.At8Weeks.Time)
+		km := func(v float64, key string) Cell {
+			return Cell{Kind: Rate, Value: v, Key: key, Deps: []int{glRisk56, glEvents56}, Needs: []string{curve + "/at_risk", curve + "/events"}}
 		}
+		p := g.Relapse.At8Weeks
+		r := make([]Cell, glCols)
+		r[glLabel] = text(name)
+		r[glLabel].Bold = all
+		r[glAtRisk] = count(curve+"/at_risk", g.Relapse.AtRisk)
+		r[glEvents] = count(curve+"/events", g.Relapse.Events)
+		r[glRisk56] = count(d56+"/at_risk", p.NRisk)
+		r[glEvents56] = count(d56+"/events", p.Events)
+		r[glFree56] = km(p.Survival, d56+"/survival")
+		r[glLow56] = km(p.Lower95, d56+"/lower")
+		r[glHigh56] = km(p.Upper95, d56+"/upper")
+		r[glMedian] = b.medianCell(g.Relapse.MedianDays, g.Relapse.AtRisk, curve)
+		i := t.add(r...)
+		t.Sums = append(t.Sums, Sum{Total: Ref{i, glAtRisk}, Parts: []Ref{{i, glEvents}}, Hidden: []int{g.Relapse.AtRisk - g.Relapse.Events}},
+			Sum{Total: Ref{i, glEvents}, Parts: []Ref{{i, glEvents56}}, Hidden: []int{g.Relapse.Events - p.Events}})
+		return i
 	}
-	return n
+	value := func(g pipeline.GroupOutcome, col int) int {
+		return map[int]int{glAtRisk: g.Relapse.AtRisk, glEvents: g.Relapse.Events, glRisk56: g.Relapse.At8Weeks.NRisk,
+			glEvents56: g.Relapse.At8Weeks.Events}[col]
+	}
+	noneFollowed := func(g pipeline.GroupOutcome) bool { return g.Relapse.AtRisk == 0 }
+	b.groupTable(t, m, line, []int{glAtRisk, glEvents, glRisk56, glEvents56}, value, noneFollowed)
+	t.Notes = append([]string{
+		fmt.Sprintf("Relapse is followed in the patients whose score fell to %s of baseline or lower at any acute-window visit and who had a later score (not only the end-of-treatment responders). Relapse-free at 8 weeks is the Kaplan–Meier estimate on day 56 after that visit. Groups with nobody followed are left out.", pct(b.a.Config.ResponseFraction)),
+	}, t.Notes...)
+	return t
 }
 
 func sortedKeys[V any](m map[string]V) []string {

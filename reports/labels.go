@@ -1,6 +1,9 @@
 package reports
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Plain-language labels for the codes of the analysis. A code without a label is shown with its
 // underscores replaced by spaces, so a new code is still readable.
@@ -8,11 +11,12 @@ var labels = map[string]string{
 	// exclusion and attrition reasons
 	"no_dosing_session":          "No dosing session recorded",
 	"no_assessments":             "No assessment scores",
-	"no_baseline":                "No score in the 30 days before the first dose",
+	"no_baseline":                "No baseline score",
 	"no_endpoint":                "No score during the acute treatment window",
+	"acute_window_open":          "Still in treatment: the acute window has not ended",
 	"not_eligible":               "Baseline score below the clinical cutoff",
-	"no_response":                "Never responded during the acute window",
-	"no_followup_after_response": "Responded, but no score after the response",
+	"no_response":                "Never reached half of baseline during the acute window",
+	"no_followup_after_response": "Reached half of baseline, but no later score",
 
 	// data-quality reasons
 	"duplicate":            "Exact duplicate row (kept once)",
@@ -34,6 +38,7 @@ var labels = map[string]string{
 	"unknown_program":      "Program not recognised",
 	"unknown_setting":      "Setting not recognised",
 	"conflict":             "Same patient, questionnaire and day with different answers",
+	"uncalculated_formula": "Formula without a calculated value (recalculate and save the workbook)",
 
 	// reliable change
 	"recovered":    "Recovered",
@@ -67,6 +72,25 @@ var dimensionTitles = map[string]string{
 
 // dimensions is the report order of the group dimensions.
 var dimensions = []string{"clinic", "route", "program", "setting", "integration", "quarter"}
+
+// label returns the plain-language label of a code with the parameters in force (a window's
+// length, the response fraction).
+func (b *builder) label(code string) string {
+	cfg := b.a.Config
+	switch code {
+	case "no_baseline":
+		return fmt.Sprintf("No score in the %d days up to and including the day of the first dose", cfg.BaselineDays)
+	case "no_endpoint":
+		return fmt.Sprintf("No score in the %d days after the first dose", cfg.AcuteDays)
+	case "acute_window_open":
+		return fmt.Sprintf("Still in treatment: the %d days after the first dose are not over", cfg.AcuteDays)
+	case "no_response":
+		return fmt.Sprintf("Never reached %s of baseline during the acute window", pct(cfg.ResponseFraction))
+	case "no_followup_after_response":
+		return fmt.Sprintf("Reached %s of baseline, but no later score", pct(cfg.ResponseFraction))
+	}
+	return label(code)
+}
 
 // label returns the plain-language label of a code.
 func label(code string) string {

@@ -517,7 +517,20 @@ func cellValue(c Cell, st *styles, opt Options) (excelize.Cell, bool) {
 	if c.Kind == PValue && c.Value < 0.001 {
 		return excelize.Cell{StyleID: st.mark, Value: "<0.001"}, true
 	}
-	return excelize.Cell{StyleID: st.num[c.Kind], Value: c.Value}, true
+	v := c.Value
+	if opt.Audience == "external" {
+		v = shownPrecision(c.Kind, v)
+	}
+	return excelize.Cell{StyleID: st.num[c.Kind], Value: v}, true
+}
+
+// shownPrecision rounds v to the digits its number format shows, so that the external
+// workbook stores no more than a reader sees (a mean of −109/11 stored in full would give its
+// count away). Halves round away from zero, as the formats display them.
+func shownPrecision(k Kind, v float64) float64 {
+	digits := map[Kind]float64{Count: 0, Int: 0, Rate: 3, Mean: 1, Estimate: 2, PValue: 3}[k]
+	p := math.Pow(10, digits)
+	return math.Round(v*p) / p
 }
 
 func colName(c int) string {

@@ -46,10 +46,14 @@ func (b *builder) trajectories() *Sheet {
 func (b *builder) weeklyTable(m *pipeline.MeasureResult) *Table {
 	t := &Table{Title: heading(m) + ": mean score by week", Columns: columns("Week", "Patients (n)", "Mean score", "SD", "Lower 95% limit", "Upper 95% limit")}
 	for _, w := range m.Weekly {
-		t.add(integer(w.Week), count(fmt.Sprintf("%s/week/%d", m.Instrument, w.Week), w.N),
+		key := fmt.Sprintf("%s/week/%d", m.Instrument, w.Week)
+		if w.Week == 0 {
+			key = m.Instrument + "/with_baseline" // week 0 is every patient's baseline score
+		}
+		t.add(integer(w.Week), count(key, w.N),
 			mean(w.Mean, w.N, 1), mean(w.SD, w.N, 1), mean(w.Lower95, w.N, 1), mean(w.Upper95, w.N, 1))
 	}
-	t.Notes = []string{"Each patient counts in every week with a score (the last score of the week). Patients scored in a given week differ from week to week, so a falling mean partly reflects who was scored."}
+	t.Notes = []string{"Week 0 is the baseline score of every patient with one. Each patient counts in every week with a score (the last score of the week), including patients still in the acute window. Patients scored in a given week differ from week to week, so a falling mean partly reflects who was scored."}
 	return t
 }
 
@@ -87,17 +91,23 @@ func (b *builder) modelTable(m *pipeline.MeasureResult) *Table {
 		return t
 	}
 	n := f.NGroups
+	// The model holds every patient with a baseline: the same count as with_baseline.
+	patientsKey := m.Instrument + "/model/patients"
+	if f.NGroups == m.WithBaseline {
+		patientsKey = m.Instrument + "/with_baseline"
+	}
+	needs := []string{patientsKey}
 	est := func(label string, e, se float64) {
-		t.add(text(label), estimate(e, n), estimate(e-1.96*se, n), estimate(e+1.96*se, n))
+		t.add(text(label), withNeeds(estimate(e, n), needs), withNeeds(estimate(e-1.96*se, n), needs), withNeeds(estimate(e+1.96*se, n), needs))
 	}
 	est("Average score at baseline", f.Fixed.Intercept.Estimate, f.Fixed.Intercept.SE)
 	est("Average change per week", f.Fixed.Slope.Estimate, f.Fixed.Slope.SE)
-	one := func(label string, v float64) { t.add(text(label), estimate(v, n), blank(), blank()) }
+	one := func(label string, v float64) { t.add(text(label), withNeeds(estimate(v, n), needs), blank(), blank()) }
 	one("Spread between patients at baseline (SD)", f.SDIntercept)
 	one("Spread between patients in weekly change (SD)", f.SDSlope)
 	one("Correlation of baseline level and weekly change", f.Corr)
 	one("Week-to-week variation within a patient (SD)", f.SDResidual)
-	t.add(text("Patients in the model"), count(m.Instrument+"/model/patients", f.NGroups), blank(), blank())
+	t.add(text("Patients in the model"), count(patientsKey, f.NGroups), blank(), blank())
 	t.add(text("Scores in the model"), count(m.Instrument+"/model/scores", f.NObs), blank(), blank())
 	t.Notes = []string{"A straight line per patient fitted to the baseline and acute-window scores (linear mixed model, REML). The average change per week is the slope of the typical patient: negative means improvement. Limits are estimate ± 1.96 standard errors."}
 	for _, w := range f.Warnings {
@@ -113,14 +123,20 @@ func (b *builder) classTable(m *pipeline.MeasureResult) *Table {
 		t.Notes = []string{"Trajectory classes were not fitted: " + strings.TrimPrefix(m.ClassesNote, "trajectory classes not fitted: ") + "."}
 		return t
 	}
-	total := t.add(bold("All patients in the model"), count(m.Instrument+"/classes/patients", c.Patients), blank(), blank(), blank())
+	// Every patient with a baseline is assigned to a class: the same count as with_baseline.
+	totalKey := m.Instrument + "/classes/patients"
+	if c.Patients == m.WithBaseline {
+		totalKey = m.Instrument + "/with_baseline"
+	}
+	total := t.add(bold("All patients in the model"), count(totalKey, c.Patients), blank(), blank(), blank())
 	s := Sum{Total: Ref{total, 1}}
 	for i, cl := range c.Classes {
 		name := cl.Label
 		if name != "" {
 			name = strings.ToUpper(name[:1]) + name[1:]
 		}
-		r := t.add(text(name), count(fmt.Sprintf("%s/classes/%d", m.Instrument, i), cl.N), rate(cl.Share, 1), mean(cl.Intercept, cl.N, 1), estimate(cl.Slope, cl.N, 1))
+		share := withNeeds(rate(cl.Share, 1), []string{totalKey})
+		r := t.add(text(name), count(fmt.Sprintf("%s/classes/%d", m.Instrument, i), cl.N), share, mean(cl.Intercept, cl.N, 1), estimate(cl.Slope, cl.N, 1))
 		s.Parts = append(s.Parts, Ref{r, 1})
 	}
 	t.Sums = []Sum{s}
@@ -133,8 +149,9 @@ func (b *builder) classTable(m *pipeline.MeasureResult) *Table {
 func programs(r pipeline.RelapseSummary) []string { return sortedKeys(r.ByProgram.Curves) }
 
 func (b *builder) relapse() *Sheet {
-	s := &Sheet{Name: "Relapse", Title: b.title() + " — Relapse after response"}
-	s.Intro = b.intro("Among patients who responded during the acute window and had later scores: how long they stayed well. Day 0 is the day of the response.")
+	s := &Sheet{Name: "Relapse", Title: b.title() + " — Relapse after reaching half of baseline"}
+	s.Intro = b.intro(fmt.Sprintf("Among patients whose score fell to %s of baseline or lower at any visit in the acute window and who had later scores: how long they stayed well. Day 0 is the day of that visit. This is a wider group than the end-of-treatment responders of the Summary, who are judged on the end score alone.",
+		pct(b.a.Config.ResponseFraction)))
 	for i, m := range b.instruments() {
 		if i > 0 {
 			s.Blocks = append(s.Blocks, PageBreak{})
@@ -148,59 +165,72 @@ func (b *builder) relapseBlocks(s *Sheet, m *pipeline.MeasureResult) {
 	I := m.Instrument
 	r := m.Relapse
 	progs := programs(r)
+	all := relapseKey(I, "", "")
+	curveNeeds := func(curve string) []string { return []string{curve + "/at_risk", curve + "/events"} }
 
 	// Overview by program.
-	ov := &Table{Title: heading(m) + ": relapse after response", Columns: columns("Patients", "Followed after response", "Relapses", "Median days to relapse")}
-	all := ov.add(bold("All responders followed"), count(I+"/relapse/at_risk", r.AtRisk), count(I+"/relapse/events", r.Events), medianCell(r.MedianDays, r.AtRisk))
-	sums := []Sum{{Total: Ref{all, 1}}, {Total: Ref{all, 2}}}
+	ov := &Table{Title: heading(m) + ": relapse after reaching half of baseline", Columns: columns("Patients", "Followed afterwards", "Relapses", "Median days to relapse")}
+	allRow := ov.add(bold("All patients followed"), count(all+"/at_risk", r.AtRisk), count(all+"/events", r.Events), b.medianCell(r.MedianDays, r.AtRisk, all))
+	sums := []Sum{{Total: Ref{allRow, 1}}, {Total: Ref{allRow, 2}}}
 	for _, p := range progs {
 		c := r.ByProgram.Curves[p]
-		i := ov.add(text(groupLabel("program", p)), count(I+"/relapse/"+p+"/at_risk", c.AtRisk), count(I+"/relapse/"+p+"/events", c.Events), medianCell(c.MedianDays, c.AtRisk))
+		key := relapseKey(I, "program", p)
+		i := ov.add(text(groupLabel("program", p)), count(key+"/at_risk", c.AtRisk), count(key+"/events", c.Events), b.medianCell(c.MedianDays, c.AtRisk, key))
 		sums[0].Parts = append(sums[0].Parts, Ref{i, 1})
 		sums[1].Parts = append(sums[1].Parts, Ref{i, 2})
+		ov.Sums = append(ov.Sums, Sum{Total: Ref{i, 1}, Parts: []Ref{{i, 2}}, Hidden: []int{c.AtRisk - c.Events}})
 	}
 	if len(progs) > 0 {
-		ov.Sums = sums
+		ov.Sums = append(ov.Sums, sums...)
 	}
-	ov.Notes = []string{fmt.Sprintf("Not followed: %s; %s. \"Not reached\" means fewer than half of the patients relapsed during follow-up.",
-		b.countText(r.Excluded["no_response"], "patients never responded"), b.countText(r.Excluded["no_followup_after_response"], "responded but had no later score"))}
+	ov.Sums = append(ov.Sums, Sum{Total: Ref{allRow, 1}, Parts: []Ref{{allRow, 2}}, Hidden: []int{r.AtRisk - r.Events}})
+	ov.Notes = []string{"Not followed: patients who never reached half of baseline, who did but had no later score, and who are still in the acute window without having reached it yet — see the Attrition sheet. \"Not reached\" means fewer than half of the patients relapsed during follow-up."}
 	s.Blocks = append(s.Blocks, ov)
 
 	// Relapse-free at set days, overall and by program.
-	set := &Table{Title: heading(m) + ": relapse-free at set days after response", Columns: columns("Patients", "Day", "Still followed (at risk)", "Relapse-free", "Lower 95% limit", "Upper 95% limit")}
+	set := &Table{Title: heading(m) + ": relapse-free at set days", Columns: columns("Patients", "Day", "Still followed (at risk)", "Relapses by this day", "Relapse-free", "Lower 95% limit", "Upper 95% limit")}
 	type curveRef struct {
 		name     string
 		from, to int
 	}
 	var setCurves []curveRef
-	addSet := func(name, key string, atRisk int, pts []pipeline.RelapsePoint) {
+	addSet := func(name, curve string, atRisk int, pts []pipeline.RelapsePoint) {
 		from := len(set.Rows)
-		set.add(bold(name), integer(0), count(key+"/at_risk", atRisk), Cell{Kind: Rate, Value: 1, Deps: []int{2}}, blank(), blank())
+		set.add(bold(name), integer(0), count(curve+"/at_risk", atRisk), Cell{Kind: Count, Value: 0, Key: curve + "/day0/events"},
+			Cell{Kind: Rate, Value: 1, Needs: curveNeeds(curve)}, blank(), blank())
 		for _, p := range pts {
-			set.add(blank(), integer(int(p.Time)), count(fmt.Sprintf("%s/at_risk_day%d", key, int(p.Time)), p.NRisk),
-				Cell{Kind: Rate, Value: p.Survival, N: p.NRisk, Deps: []int{2}}, Cell{Kind: Rate, Value: p.Lower95, N: p.NRisk, Deps: []int{2}},
-				Cell{Kind: Rate, Value: p.Upper95, N: p.NRisk, Deps: []int{2}})
+			d := dayKey(curve, p.Time)
+			km := func(v float64, key string) Cell {
+				return Cell{Kind: Rate, Value: v, Key: key, N: p.NRisk, Deps: []int{2, 3}, Needs: curveNeeds(curve)}
+			}
+			i := set.add(blank(), integer(int(p.Time)), withNeeds(count(d+"/at_risk", p.NRisk), curveNeeds(curve)),
+				withNeeds(count(d+"/events", p.Events), curveNeeds(curve)),
+				km(p.Survival, d+"/survival"), km(p.Lower95, d+"/lower"), km(p.Upper95, d+"/upper"))
+			_ = i
 		}
 		setCurves = append(setCurves, curveRef{name, from, len(set.Rows) - 1})
 	}
 	if r.AtRisk > 0 {
-		addSet("All responders followed", I+"/relapse", r.AtRisk, r.RelapseFree)
+		addSet("All patients followed", all, r.AtRisk, r.RelapseFree)
 		for _, p := range progs {
 			c := r.ByProgram.Curves[p]
-			addSet(groupLabel("program", p), I+"/relapse/"+p, c.AtRisk, c.RelapseFree)
+			addSet(groupLabel("program", p), relapseKey(I, "program", p), c.AtRisk, c.RelapseFree)
 		}
 	}
-	set.Notes = []string{"Relapse-free: the Kaplan–Meier estimate of the share of responders without a relapse by that day, allowing for patients followed for different lengths of time. A dash marks a day beyond the longest follow-up."}
+	set.Notes = []string{"Relapse-free: the Kaplan–Meier estimate of the share of patients without a relapse by that day, allowing for patients followed for different lengths of time. \"n/a\" marks a day beyond the longest follow-up."}
+	if b.external {
+		set.Notes = append(set.Notes, fmt.Sprintf("A curve whose patients or relapses number fewer than %d is hidden whole (—), and so is a day whose patients still followed or relapses so far are hidden: the estimates would give the counts back.", b.below()))
+	}
 
 	// Chart and log-rank/Cox.
-	chart := &Chart{Title: heading(m) + ": relapse-free after response (Kaplan–Meier)", XTitle: "Days since response", YTitle: "Relapse-free", Scatter: true, YPercent: true, Rows: 20, Beside: set}
+	chart := &Chart{Title: heading(m) + ": relapse-free after reaching half of baseline (Kaplan–Meier)", XTitle: "Days since reaching half of baseline", YTitle: "Relapse-free", Scatter: true, YPercent: true, Rows: 20, Beside: set}
 	var km []*Table
 	if !b.external && r.AtRisk > 0 {
 		curves := []struct {
 			name   string
 			rows   []stats.KMRow
 			atRisk int
-		}{{"All responders followed", r.Curve, r.AtRisk}}
+		}{{"All patients followed", r.Curve, r.AtRisk}}
 		for _, p := range progs {
 			curves = append(curves, struct {
 				name   string
@@ -221,17 +251,22 @@ func (b *builder) relapseBlocks(s *Sheet, m *pipeline.MeasureResult) {
 		}
 	} else {
 		for i, c := range setCurves {
-			chart.Series = append(chart.Series, Series{Name: c.name, T: set, X: 1, Y: 3, From: c.from, To: c.to, Color: palette[i%len(palette)]})
+			chart.Series = append(chart.Series, Series{Name: c.name, T: set, X: 1, Y: 4, From: c.from, To: c.to, Color: palette[i%len(palette)]})
 		}
 	}
 
 	tests := &Table{Title: heading(m) + ": comparison of programs", Columns: columns("Test", "Value", "Lower 95% limit", "Upper 95% limit", "p-value")}
+	needs := curveNeeds(all)
+	for _, p := range progs {
+		needs = append(needs, curveNeeds(relapseKey(I, "program", p))...)
+	}
 	if lr := r.ByProgram.Logrank; lr != nil {
-		tests.add(text(fmt.Sprintf("Log-rank test, chi-square (df = %d)", lr.DF)), estimate(lr.Chisq, r.AtRisk), blank(), blank(), pvalue(lr.P, r.AtRisk))
+		tests.add(text(fmt.Sprintf("Log-rank test, chi-square (df = %d)", lr.DF)), withNeeds(estimate(lr.Chisq, r.AtRisk), needs), blank(), blank(), withNeeds(pvalue(lr.P, r.AtRisk), needs))
 	}
 	if cx := r.Cox; cx != nil {
 		for _, term := range cx.Terms {
-			tests.add(text("Hazard ratio: "+coxLabel(term.Term)), estimate(term.HazardRatio, cx.N), estimate(term.Lower95, cx.N), estimate(term.Upper95, cx.N), pvalue(term.P, cx.N))
+			tests.add(text("Hazard ratio: "+coxLabel(term.Term)), withNeeds(estimate(term.HazardRatio, cx.N), needs), withNeeds(estimate(term.Lower95, cx.N), needs),
+				withNeeds(estimate(term.Upper95, cx.N), needs), withNeeds(pvalue(term.P, cx.N), needs))
 		}
 	}
 	tests.Notes = []string{"The log-rank test asks whether the relapse curves of the programs differ. The hazard ratio (Cox model, adjusted for the baseline score) is the relative risk of relapse at any time: above 1 means relapse comes sooner; a range that excludes 1 and a p-value below 0.05 mean the difference is unlikely to be chance."}
@@ -247,11 +282,17 @@ func (b *builder) relapseBlocks(s *Sheet, m *pipeline.MeasureResult) {
 	}
 	s.Blocks = append(s.Blocks, tests)
 	if b.external {
-		s.Blocks = append(s.Blocks, &Paragraph{Text: "The day-by-day Kaplan–Meier tables are in the internal edition only: most days have fewer than 11 relapses."})
+		s.Blocks = append(s.Blocks, &Paragraph{Text: fmt.Sprintf("The day-by-day Kaplan–Meier tables are in the internal edition only: most days have fewer than %d relapses.", b.below())})
 	}
 	for _, t := range km {
 		s.Blocks = append(s.Blocks, t)
 	}
+}
+
+// withNeeds returns c resting on the counts of the given keys as well.
+func withNeeds(c Cell, keys []string) Cell {
+	c.Needs = append(append([]string(nil), c.Needs...), keys...)
+	return c
 }
 
 func plainNote(s string) string {
@@ -292,16 +333,17 @@ func (b *builder) rcTable(m *pipeline.MeasureResult) *Table {
 	th := b.a.Config.Instruments[I]
 	t := &Table{Title: heading(m) + ": reliable change", Columns: columns("Group", "Recovered", "Improved", "No reliable change", "Deteriorated",
 		"Patients with an end score", "% recovered", "% improved", "% no reliable change", "% deteriorated")}
-	line := func(name, key string, rc map[string]int, total int, boldRow bool) int {
+	line := func(name, dim string, g pipeline.GroupOutcome, all bool) int {
+		key := groupKey(I, dim, g.Group)
 		r := []Cell{text(name)}
-		r[0].Bold = boldRow
+		r[0].Bold = all
 		for _, c := range rcCategories {
-			r = append(r, count(key+"/rc/"+c, rc[c]))
+			r = append(r, count(key+"/rc/"+c, g.ReliableChange[c]))
 		}
-		r = append(r, count(key+"/with_endpoint", total))
+		r = append(r, count(key+"/with_endpoint", g.WithEndpoint))
 		for i := range rcCategories {
-			v := float64(rc[rcCategories[i]]) / float64(total)
-			if total == 0 {
+			v := float64(g.ReliableChange[rcCategories[i]]) / float64(g.WithEndpoint)
+			if g.WithEndpoint == 0 {
 				v = math.NaN()
 			}
 			r = append(r, rate(v, 1+i, 5))
@@ -310,35 +352,16 @@ func (b *builder) rcTable(m *pipeline.MeasureResult) *Table {
 		t.Sums = append(t.Sums, Sum{Total: Ref{i, 5}, Parts: []Ref{{i, 1}, {i, 2}, {i, 3}, {i, 4}}})
 		return i
 	}
-	all := line("All patients", I, m.ReliableChange, m.WithEndpoint, true)
-	for _, dim := range b.dims() {
-		rows, omitted := b.groupRows(m, dim)
-		t.section(dimensionTitles[dim])
-		var idx []int
-		for _, g := range rows {
-			idx = append(idx, line(groupLabel(dim, g.Group), I+"/"+dim+"/"+g.Group, g.ReliableChange, g.WithEndpoint, false))
+	value := func(g pipeline.GroupOutcome, col int) int {
+		if col == 5 {
+			return g.WithEndpoint
 		}
-		for col := 1; col <= 5; col++ {
-			s := Sum{Total: Ref{all, col}}
-			for _, i := range idx {
-				s.Parts = append(s.Parts, Ref{i, col})
-			}
-			if len(omitted) > 0 {
-				n := 0
-				for _, g := range omitted {
-					if col == 5 {
-						n += g.WithEndpoint
-					} else {
-						n += g.ReliableChange[rcCategories[col-1]]
-					}
-				}
-				s.Hidden = append(s.Hidden, n)
-			}
-			t.Sums = append(t.Sums, s)
-		}
+		return g.ReliableChange[rcCategories[col-1]]
 	}
-	t.Notes = []string{fmt.Sprintf("A reliable change is a change of at least %d points, larger than the questionnaire's measurement error. Recovered: improved reliably and moved from at or above the cutoff (%d) to below it. Improved: improved reliably otherwise. Deteriorated: worsened reliably. Percentages are of the patients with an end score in the row.",
-		th.ReliableChange, th.Cutoff)}
+	noEndScore := func(g pipeline.GroupOutcome) bool { return g.WithEndpoint == 0 }
+	b.groupTable(t, m, line, []int{1, 2, 3, 4, 5}, value, noEndScore)
+	t.Notes = append([]string{fmt.Sprintf("A reliable change is a change of at least %d points, larger than the questionnaire's measurement error. Recovered: improved reliably and moved from at or above the cutoff (%d) to below it. Improved: improved reliably otherwise. Deteriorated: worsened reliably. Percentages are of the patients with an end score in the row; groups without one (e.g. patients still in the acute window) are left out.",
+		th.ReliableChange, th.Cutoff)}, t.Notes...)
 	return t
 }
 
@@ -366,27 +389,32 @@ func (b *builder) attrition() *Sheet {
 		val     func(m *pipeline.MeasureResult) int
 	}
 	withBaseline := func(m *pipeline.MeasureResult) int { return m.WithBaseline }
+	closed := func(m *pipeline.MeasureResult) int { return m.WithBaseline - m.AcuteWindowOpen }
 	eligible := func(m *pipeline.MeasureResult) int { return m.Eligible }
+	closedLabel := fmt.Sprintf("With a baseline score and the %d days after the first dose over", cfg.AcuteDays)
 	steps := []step{
-		{label: "Treated patients", val: func(*pipeline.MeasureResult) int { return b.a.Cohort.Treated }},
-		{label: "Treated patients with any score of the questionnaire", key: "patients", val: func(m *pipeline.MeasureResult) int { return m.Patients }},
-		{label: "Left out: " + lower(label("no_baseline")), indent: true, key: "excluded/no_baseline", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_baseline"] }},
-		{label: fmt.Sprintf("With a baseline score (in the %d days up to the first dose)", cfg.BaselineDays), key: "with_baseline", val: withBaseline},
+		{label: b.treatedWord(), val: func(*pipeline.MeasureResult) int { return b.a.Cohort.Treated }},
+		{label: b.treatedWord() + " with any score of the questionnaire", key: "patients", val: func(m *pipeline.MeasureResult) int { return m.Patients }},
+		{label: "Left out: " + lower(b.label("no_baseline")), indent: true, key: "excluded/no_baseline", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_baseline"] }},
+		{label: "With a baseline score", key: "with_baseline", val: withBaseline},
+		{label: b.label("acute_window_open") + " (no end score yet)", indent: true, key: "acute_window_open", val: func(m *pipeline.MeasureResult) int { return m.AcuteWindowOpen }},
+		{label: closedLabel, key: "closed", val: closed},
 		{label: "Mean change and reliable change", section: true},
-		{label: "With a baseline score", key: "with_baseline", val: withBaseline},
-		{label: "Dropped out: " + lower(label("no_endpoint")), indent: true, key: "excluded/no_endpoint", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_endpoint"] }},
-		{label: fmt.Sprintf("Completers: with an end score (within %d days)", cfg.AcuteDays), key: "with_endpoint", val: func(m *pipeline.MeasureResult) int { return m.WithEndpoint }},
+		{label: closedLabel, key: "closed", val: closed},
+		{label: "Dropped out: " + lower(b.label("no_endpoint")), indent: true, key: "excluded/no_endpoint", val: func(m *pipeline.MeasureResult) int { return m.Excluded["no_endpoint"] }},
+		{label: "Completers: with an end score", key: "with_endpoint", val: func(m *pipeline.MeasureResult) int { return m.WithEndpoint }},
 		{label: "Response and remission", section: true},
-		{label: "With a baseline score", key: "with_baseline", val: withBaseline},
-		{label: "Baseline below the cutoff: not counted", indent: true, key: "not_eligible", val: func(m *pipeline.MeasureResult) int { return m.WithBaseline - m.Eligible }},
+		{label: closedLabel, key: "closed", val: closed},
+		{label: "Baseline below the cutoff: not counted", indent: true, key: "not_eligible", val: func(m *pipeline.MeasureResult) int { return closed(m) - m.Eligible }},
 		{label: "Eligible: baseline at or above the cutoff (intention to treat)", key: "eligible", val: eligible},
 		{label: "No end score (counted as not responding)", indent: true, key: "eligible_no_endpoint", val: func(m *pipeline.MeasureResult) int { return m.Eligible - m.Response.N }},
 		{label: "Eligible completers", key: "resp_n", val: func(m *pipeline.MeasureResult) int { return m.Response.N }},
 		{label: "Relapse", section: true},
-		{label: "Eligible: baseline at or above the cutoff", key: "eligible", val: eligible},
-		{label: "Never responded in the acute window", indent: true, key: "relapse/excluded/no_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_response"] }},
-		{label: "Responded, but no later score", indent: true, key: "relapse/excluded/no_followup_after_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_followup_after_response"] }},
-		{label: "Responders followed for relapse", key: "relapse/at_risk", val: func(m *pipeline.MeasureResult) int { return m.Relapse.AtRisk }},
+		{label: "Baseline at or above the cutoff (acute window over or not)", key: "relapse/eligible", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Eligible }},
+		{label: b.label("no_response") + " (window over)", indent: true, key: "relapse/excluded/no_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_response"] }},
+		{label: fmt.Sprintf("Not yet at %s of baseline, still in the acute window", pct(cfg.ResponseFraction)), indent: true, key: "relapse/excluded/acute_window_open", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["acute_window_open"] }},
+		{label: b.label("no_followup_after_response"), indent: true, key: "relapse/excluded/no_followup_after_response", val: func(m *pipeline.MeasureResult) int { return m.Relapse.Excluded["no_followup_after_response"] }},
+		{label: "Followed for relapse", key: "relapse/at_risk", val: func(m *pipeline.MeasureResult) int { return m.Relapse.AtRisk }},
 	}
 	// rows[i] is the table row of step i.
 	rows := make([]int, len(steps))
@@ -411,24 +439,32 @@ func (b *builder) attrition() *Sheet {
 	}
 	for c := 1; c <= len(ms); c++ {
 		m := ms[c-1]
-		// rel declares that step total is the sum of the part steps (plus what the table does not show).
-		rel := func(total int, parts ...int) Sum {
+		// rel declares that step total is the sum of the part steps; with more, a part the table
+		// does not show is left to add (a reader knows it is there even when it is 0).
+		rel := func(more bool, total int, parts ...int) Sum {
 			s := Sum{Total: Ref{rows[total], c}}
 			sum := 0
 			for _, p := range parts {
 				s.Parts = append(s.Parts, Ref{rows[p], c})
 				sum += steps[p].val(m)
 			}
-			if d := steps[total].val(m) - sum; d != 0 {
-				s.Hidden = []int{d}
+			if more {
+				s.Hidden = []int{steps[total].val(m) - sum}
 			}
 			return s
 		}
-		t.Sums = append(t.Sums, rel(0, 1), rel(1, 2, 3), rel(5, 6, 7), rel(9, 10, 11), rel(11, 12, 13), rel(15, 16, 17, 18))
+		t.Sums = append(t.Sums,
+			// Treated patients without any score of the questionnaire are not shown.
+			rel(true, 0, 1),
+			rel(false, 1, 2, 3), rel(false, 3, 4, 5), rel(false, 7, 8, 9), rel(false, 11, 12, 13), rel(false, 13, 14, 15),
+			rel(false, 17, 18, 19, 20, 21),
+			// The relapse base is the eligible patients plus the eligible ones still in the window.
+			rel(true, 17, 13))
 	}
 	t.Notes = []string{
 		"Read down a column. Indented lines are the patients who did not go on to the next step, with the reason. Treated patients without any score of a questionnaire do not appear in its column.",
-		"Rates on the other sheets use these denominators: completer rates divide by the eligible completers, intention-to-treat rates by all eligible patients, relapse by the responders followed.",
+		fmt.Sprintf("Patients still in the acute window count in the baseline mean and the weekly trajectories, but not yet as completers, dropouts or non-responders: their %d days are not over.", cfg.AcuteDays),
+		fmt.Sprintf("Rates on the other sheets use these denominators: completer rates divide by the eligible completers, intention-to-treat rates by all eligible patients whose window is over, relapse by the patients followed after reaching %s of baseline.", pct(cfg.ResponseFraction)),
 	}
 	s.Blocks = append(s.Blocks, t)
 	return s
@@ -453,7 +489,7 @@ func (b *builder) dataQuality() *Sheet {
 		if in.RowsRead != in.Accepted+in.Duplicates+in.Quarantined {
 			check = "NO: rows are missing, please report"
 		}
-		r := t.add(text(in.Path), text(label(in.Kind)), count(k+"read", int(in.RowsRead)), count(k+"accepted", int(in.Accepted)),
+		r := t.add(text(b.inputName(i, in)), text(label(in.Kind)), count(k+"read", int(in.RowsRead)), count(k+"accepted", int(in.Accepted)),
 			count(k+"duplicates", int(in.Duplicates)), count(k+"quarantined", int(in.Quarantined)), text(check))
 		t.Sums = append(t.Sums, Sum{Total: Ref{r, 2}, Parts: []Ref{{r, 3}, {r, 4}, {r, 5}}})
 	}
@@ -468,7 +504,7 @@ func (b *builder) dataQuality() *Sheet {
 	rt := &Table{Title: "Quarantined rows by reason", Columns: columns("File and reason", "Rows")}
 	for i, in := range b.a.Inputs {
 		k := fmt.Sprintf("input/%d/", i)
-		rt.section(in.Path)
+		rt.section(b.inputName(i, in))
 		tot := rt.add(text("All quarantined rows"), count(k+"quarantined", int(in.Quarantined)))
 		s := Sum{Total: Ref{tot, 1}}
 		var listed int64
@@ -490,12 +526,25 @@ func (b *builder) dataQuality() *Sheet {
 	return s
 }
 
+// inputName is how an input file is named: its path internally; "Input 1 (assessment
+// scores)" in the external edition, which never shows names or folders.
+func (b *builder) inputName(i int, in pipeline.Input) string {
+	if b.external {
+		return fmt.Sprintf("Input %d (%s)", i+1, lower(label(in.Kind)))
+	}
+	return in.Path
+}
+
 // ---------------------------------------------------------------- Safety
 
 func (b *builder) safety() *Sheet {
 	s := &Sheet{Name: "Safety", Title: b.title() + " — Safety follow-up (confidential)"}
-	s.Intro = b.intro(fmt.Sprintf("Patients whose latest PHQ-9 rated item 9 above 0: %d patients. Patient-level information: for the care team only.", len(b.a.Safety)))
-	t := &Table{Title: "Patients to follow up", Columns: []Column{{Header: "Patient id", Width: 14}, {Header: "Clinic"}, {Header: "Date of latest PHQ-9"}, {Header: "Item 9 rating (0–3)"}, {Header: "PHQ-9 total (0–27)"}}}
+	n := len(b.a.Safety)
+	what := fmt.Sprintf("%s whose most recent PHQ-9 that answered item 9 rated it above 0", nPatients(n))
+	s.Intro = b.intro(what+", treated or not. Patient-level information: for the care team only.")
+	t := &Table{Title: "Patients to follow up", Columns: []Column{{Header: "Patient id", Width: 14}, {Header: "Clinic"},
+		{Header: "Date of the PHQ-9 that rated item 9"}, {Header: "Item 9 rating (0–3)"}, {Header: "PHQ-9 total (0–27)"},
+		{Header: "Later PHQ-9 without item 9", Width: 14}}}
 	flags := append([]pipeline.SafetyFlag(nil), b.a.Safety...)
 	sort.SliceStable(flags, func(i, j int) bool {
 		if flags[i].ClinicID != flags[j].ClinicID {
@@ -503,18 +552,26 @@ func (b *builder) safety() *Sheet {
 		}
 		return flags[i].PatientID < flags[j].PatientID
 	})
-	for _, f := range flags {
-		when := f.Date
-		if when == "" {
-			when = fmt.Sprintf("day %d", f.Day)
+	when := func(date string, day int32) string {
+		if date == "" {
+			return fmt.Sprintf("day %d", day)
 		}
-		t.add(text(f.PatientID), text(f.ClinicID), text(when), integer(f.Item9), integer(f.Total))
+		return date
+	}
+	for _, f := range flags {
+		later := blank()
+		if f.Later {
+			later = text(when(f.LaterDate, f.LaterDay) + " (item 9 unknown)")
+		}
+		t.add(text(f.PatientID), text(f.ClinicID), text(when(f.Date, f.Day)), integer(f.Item9), integer(f.Total), later)
 	}
 	if len(flags) == 0 {
-		t.Notes = append(t.Notes, "No patient's latest PHQ-9 rated item 9 above 0.")
+		t.Notes = append(t.Notes, "No patient's most recent PHQ-9 that answered item 9 rated it above 0.")
 	}
 	s.Freeze = t
-	t.Notes = append(t.Notes, "Item 9 asks how often the patient has had thoughts of being better off dead or of self-harm (0 not at all, 1 several days, 2 more than half the days, 3 nearly every day). Any rating above 0 calls for a clinical risk assessment; this list does not replace one.")
+	t.Notes = append(t.Notes,
+		"Item 9 asks how often the patient has had thoughts of being better off dead or of self-harm (0 not at all, 1 several days, 2 more than half the days, 3 nearly every day). Any rating above 0 calls for a clinical risk assessment; this list does not replace one.",
+		"The list covers every patient with a PHQ-9, treated or not (e.g. screened at a preparation session). A PHQ-9 given as a total only, or with item 9 skipped, does not say there is no risk: the latest rated item 9 stands, and the later PHQ-9 is shown beside it.")
 	s.Blocks = append(s.Blocks, t)
 	return s
 }
@@ -531,7 +588,7 @@ func (b *builder) methods() *Sheet {
 	}
 	if b.external {
 		s.Blocks = append(s.Blocks, &Paragraph{Bold: true, Text: fmt.Sprintf(
-			"Small-cell suppression: this external edition shows no count from 1 to %d (shown as <%d); zero is shown. Where a hidden count could be worked out from a total and the other counts, the next-smallest count is hidden too (shown as —). Percentages, means, model estimates and Kaplan–Meier values resting on fewer than %d patients, or on a hidden count, are hidden the same way. Patient-level sheets are left out. Rule: CMS cell-size suppression policy.",
+			"Small-cell suppression: this external edition shows no count from 1 to %d (shown as <%d); zero is shown. No hidden count can be worked out from what is shown: not from totals and the other counts (where it could, more counts are hidden, shown as —), not from the same number shown under another label or on another sheet (one quantity, one decision), not from percentages, means, model estimates or Kaplan–Meier values (those resting on a hidden count, or on fewer than %d patients, are hidden with it), and not from their digits (every number is stored rounded to the precision shown). Patient-level sheets and file names are left out. Rule: CMS cell-size suppression policy.",
 			b.below()-1, b.below(), b.below())})
 	}
 	t := &Table{Title: "Definitions and thresholds in force", Columns: []Column{{Header: "Setting"}, {Header: "Value"}, {Header: "Source", Width: 36}}}
@@ -542,6 +599,8 @@ func (b *builder) methods() *Sheet {
 	add := func(setting, value, source string) { t.add(text(setting), text(value), text(source)) }
 	add("Baseline window (baseline_days)", fmt.Sprintf("%d days up to the first dose", cfg.BaselineDays), "kapstat definition")
 	add("Acute window (acute_days)", fmt.Sprintf("%d days after the first dose", cfg.AcuteDays), "kapstat definition: the 3–8 weeks of dosing")
+	add("Still in treatment (acute_window_open)", fmt.Sprintf("first dose + %d days after the as-of date (%s): no acute outcome yet; counted in the baseline and the weekly trajectories only, shown apart in Attrition and in no quarter", cfg.AcuteDays, orDash(b.asOf(), "none: day offsets, every window over")), "kapstat definition")
+	add("Safety list (PHQ-9 item 9)", "every patient, treated or not, whose most recent PHQ-9 that answered item 9 rated it above 0; a later PHQ-9 without item 9 is shown beside it, never read as no risk", src["PHQ-9 item 9"])
 	add("Response (response_fraction)", fmt.Sprintf("end score ≤ %s × baseline", strconv.FormatFloat(cfg.ResponseFraction, 'f', -1, 64)), src["Response"])
 	add("Remission", "end score below the remission threshold", src["Remission"])
 	add("Relapse", "first follow-up score at or above the cutoff, confirmed by the next", src["Relapse"])
@@ -570,7 +629,7 @@ func (b *builder) methods() *Sheet {
 
 	st := &Table{Title: "Sources", Columns: []Column{{Header: "Topic"}, {Header: "Definition", Width: 64}, {Header: "Reference", Width: 36}}}
 	for _, x := range measures.Sources {
-		st.add(text(x.Topic), text(x.Statement), text(x.Reference))
+		st.add(text(x.Topic), text(b.statement(x)), text(x.Reference))
 	}
 	s.Blocks = append(s.Blocks, st)
 
@@ -586,12 +645,66 @@ func (b *builder) methods() *Sheet {
 
 	in := &Table{Title: "Input files", Columns: []Column{{Header: "File"}, {Header: "SHA-256", Width: 66}, {Header: "Contents"}, {Header: "Rows read"}}}
 	for i, x := range b.a.Inputs {
-		in.add(text(x.Path), text(x.SHA256), text(label(x.Kind)), count(fmt.Sprintf("input/%d/read", i), int(x.RowsRead)))
+		in.add(text(b.inputName(i, x)), text(x.SHA256), text(label(x.Kind)), count(fmt.Sprintf("input/%d/read", i), int(x.RowsRead)))
 	}
 	in.Notes = []string{"The SHA-256 fingerprint identifies the exact file content: recomputing it on a file shows whether it is the one analysed."}
+	if b.external {
+		in.Notes = append(in.Notes, "File names and folders are not shown in the external edition (a name can identify a person, a folder a user); the fingerprint still identifies each file.")
+	}
 	s.Blocks = append(s.Blocks, in)
 
 	return s
+}
+
+// statement is a source's definition with the values in force: where the configuration
+// changed a threshold from the published one, the value in force comes first.
+func (b *builder) statement(x measures.Source) string {
+	cfg := b.a.Config
+	def := pipeline.DefaultConfig()
+	inForce := func(code string, what func(pipeline.Thresholds) int, format string) string {
+		th, ok := cfg.Instruments[code]
+		if !ok {
+			return x.Statement
+		}
+		dth := def.Instruments[code]
+		if what(th) == what(dth) {
+			return x.Statement
+		}
+		return fmt.Sprintf("In force: "+format+" (changed in the configuration). Published: %s", what(th), x.Statement)
+	}
+	cutoff := func(in pipeline.Thresholds) int { return in.Cutoff }
+	rc := func(in pipeline.Thresholds) int { return in.ReliableChange }
+	missing := func(in pipeline.Thresholds) int { return in.MaxMissing }
+	for _, code := range []string{"PHQ9", "GAD7", "PCL5"} {
+		n := instrumentName(code)
+		switch x.Topic {
+		case n + " caseness":
+			return inForce(code, cutoff, "total ≥ %d")
+		case n + " reliable change":
+			return inForce(code, rc, "a change of %d points or more")
+		case n + " prorating":
+			return inForce(code, missing, "up to %d missing items, prorated")
+		}
+	}
+	switch x.Topic {
+	case "Response":
+		if cfg.ResponseFraction != def.ResponseFraction {
+			return fmt.Sprintf("In force: endpoint ≤ %s of baseline (changed in the configuration). Published: %s", pct(cfg.ResponseFraction), x.Statement)
+		}
+	case "Remission":
+		var parts []string
+		changed := false
+		for _, code := range cfg.InstrumentCodes() {
+			parts = append(parts, fmt.Sprintf("%s below %d", instrumentName(code), cfg.Instruments[code].Remission))
+			changed = changed || cfg.Instruments[code].Remission != def.Instruments[code].Remission
+		}
+		if changed {
+			return "In force: endpoint " + strings.Join(parts, ", ") + " (changed in the configuration). Published: " + x.Statement
+		}
+	case "Small-cell suppression":
+		return fmt.Sprintf("counts 1–%d are not shown, with complementary suppression", b.below()-1)
+	}
+	return x.Statement
 }
 
 func orDash(s, alt string) string {

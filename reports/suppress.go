@@ -16,11 +16,16 @@ import (
 //     count back; Kaplan–Meier values need their curve's counts;
 //   - one quantity, one decision: every cell with the same Key is hidden once one is;
 //   - complementary: the declared sums (a total and its parts, over every table, cells with
-//     the same key being one unknown) form a linear system. A hidden count, or a part that the
-//     workbook implies but does not show and that is from 1 to below−1, must not be determined
-//     by it: not by elimination (sums and differences of sums) nor by bounds (a "<11" is at
-//     least 1 and at most below−1, every count at least 0). While one is, another shown count
-//     of a sum that holds it is hidden (the smallest non-zero one first).
+//     the same key being one unknown, parts a table does not show being unknowns too) form a
+//     linear system. No hidden count from 1 to below−1 may be determined by it: not by
+//     elimination (sums and differences of sums) nor by bounds (a "<11" is at least 1 and at
+//     most below−1, every count at least 0). While one is, another shown count of a sum
+//     connected to it is hidden (non-zero, entering few sums, small, first). A hidden count of
+//     0 or of below or more, hidden only to protect a small one, may stay derivable: it
+//     reveals nothing itself, and requiring more would blank most of a small clinic's
+//     workbook. A part a table implies without showing it (with baseline minus completers)
+//     is not a count of the workbook; where it is one (the dropouts on the Attrition sheet),
+//     that sheet shows it with its key and its sums, and the key ties the two together.
 //
 // The steps repeat until nothing changes: each only hides cells, so the loop ends.
 
@@ -52,12 +57,14 @@ func Suppress(tables []*Table, below int) {
 				}
 			}
 		}
-		sys := newSystem(tables, below)
-		if !sys.protectOne() {
+		if !newSystem(tables, below).protect() {
 			return
 		}
 	}
 }
+
+// traceSuppress, when set (by tests), sees every complementary choice.
+var traceSuppress func(target string, value float64, chosen *Cell)
 
 func isSmall(v float64, below int) bool { return v >= 1 && v < float64(below) }
 
@@ -166,7 +173,7 @@ func newSystem(tables []*Table, below int) *system {
 		if i, ok := byCell[c]; ok {
 			return i
 		}
-		u := &unknown{name: c.Key, value: c.Value, sensitive: true, lo: 0, hi: math.Inf(1)}
+		u := &unknown{name: c.Key, value: c.Value, sensitive: isSmall(c.Value, below), lo: 0, hi: math.Inf(1)}
 		if u.name == "" {
 			u.name = fmt.Sprintf("%s, row %d, column %d", t.Title, ref.Row+1, ref.Col+1)
 		}
@@ -200,7 +207,7 @@ func newSystem(tables []*Table, below int) *system {
 			}
 			for hi, h := range sum.Hidden {
 				s.unknowns = append(s.unknowns, &unknown{name: fmt.Sprintf("%s, sum %d, a part not shown (%d)", t.Title, si+1, hi+1),
-					value: float64(h), sensitive: isSmall(float64(h), below), lo: 0, hi: math.Inf(1)})
+					value: float64(h), lo: 0, hi: math.Inf(1)})
 				eq.coef[len(s.unknowns)-1] = 1
 			}
 			for j, a := range eq.coef {
@@ -237,55 +244,94 @@ func Determined(tables []*Table, below int) []string {
 	return out
 }
 
-// protectOne hides one more shown count to protect a determined unknown; it reports whether it
-// hid anything.
-func (s *system) protectOne() bool {
+// protect hides, for every determined unknown whose sums this round has not touched yet, one
+// more shown count; it reports whether it hid anything.
+func (s *system) protect() bool {
 	det := s.determined()
 	if len(det) == 0 {
 		return false
 	}
-	target := det[0]
-	comp := s.component(target)
-	// Candidates: the shown counts of the sums that hold the unknown (else of the sums connected
-	// to it), smallest non-zero first; of the first few, the first whose hiding leaves it
-	// undetermined wins, else the smallest.
-	var cand []*Cell
-	seen := map[*Cell]bool{}
-	collect := func(eqs []int) {
-		for _, e := range eqs {
+	// degree counts the sums a shown quantity enters: hiding a count that enters many sums
+	// (a total shown on several sheets) spreads suppression, so cheaper candidates come first.
+	degree := map[string]int{}
+	id := func(c *Cell) string {
+		if c.Key != "" {
+			return c.Key
+		}
+		return fmt.Sprintf("%p", c)
+	}
+	for _, e := range s.eqs {
+		for _, t := range e.shown {
+			degree[id(t.cell)]++
+		}
+	}
+	touched := map[int]bool{}
+	hid := false
+	for _, target := range det {
+		comp := s.component(target)
+		skip := false
+		for _, e := range comp {
+			skip = skip || touched[e]
+		}
+		if skip {
+			continue // a count hidden this round may already protect it: look again next round
+		}
+		for _, e := range comp {
+			touched[e] = true
+		}
+		// Candidates: the shown counts of the sums connected to the unknown, nearest first —
+		// the sums that hold it, then those one hidden count away (a hidden part of one sum
+		// may be pinned by a column total elsewhere, and hiding a second part of that column
+		// is what protects it) — then non-zero first, those entering fewest sums, the
+		// smallest. The first whose hiding leaves the unknown undetermined wins, else the
+		// first.
+		level := s.distances(target)
+		var cand []*Cell
+		dist := map[*Cell]int{}
+		for _, e := range comp {
 			for _, t := range s.eqs[e].shown {
-				if !seen[t.cell] {
-					seen[t.cell] = true
+				if _, ok := dist[t.cell]; !ok && t.cell.Hidden == Shown {
+					dist[t.cell] = level[e]
 					cand = append(cand, t.cell)
+				} else if ok && level[e] < dist[t.cell] {
+					dist[t.cell] = level[e]
 				}
 			}
 		}
-	}
-	if collect(s.eqsOf[target]); len(cand) == 0 {
-		collect(comp)
-	}
-	if len(cand) == 0 {
-		return false
-	}
-	sort.SliceStable(cand, func(i, j int) bool {
-		a, b := cand[i].Value, cand[j].Value
-		if (a == 0) != (b == 0) {
-			return b == 0
+		if len(cand) == 0 {
+			continue
 		}
-		return a < b
-	})
-	const trials = 4
-	for i, c := range cand {
-		if i == trials {
-			break
+		sort.SliceStable(cand, func(i, j int) bool {
+			a, b := cand[i], cand[j]
+			if dist[a] != dist[b] {
+				return dist[a] < dist[b]
+			}
+			if (a.Value == 0) != (b.Value == 0) {
+				return b.Value == 0
+			}
+			if da, db := degree[id(a)], degree[id(b)]; da != db {
+				return da < db
+			}
+			return a.Value < b.Value
+		})
+		chosen := cand[0]
+		const trials = 40
+		for i, c := range cand {
+			if i == trials {
+				break
+			}
+			if !s.pinsWithout(target, comp, c) {
+				chosen = c
+				break
+			}
 		}
-		if !s.pinsWithout(target, comp, c) {
-			c.Hidden = Protected
-			return true
+		chosen.Hidden = Protected
+		if traceSuppress != nil {
+			traceSuppress(s.unknowns[target].name, s.unknowns[target].value, chosen)
 		}
+		hid = true
 	}
-	cand[0].Hidden = Protected
-	return true
+	return hid
 }
 
 // pinsWithout reports whether unknown target stays determined by the equations comp once the
@@ -320,6 +366,33 @@ func (s *system) pinsWithout(target int, comp []int, c *Cell) bool {
 		}
 	}
 	return false
+}
+
+// distances returns, for the equations connected to unknown i, how many equations away from
+// it each is (1: it holds i).
+func (s *system) distances(i int) map[int]int {
+	level := map[int]int{}
+	seenU := map[int]bool{i: true}
+	frontier := []int{i}
+	for d := 1; len(frontier) > 0; d++ {
+		var next []int
+		for _, u := range frontier {
+			for _, e := range s.eqsOf[u] {
+				if _, ok := level[e]; ok {
+					continue
+				}
+				level[e] = d
+				for v := range s.eqs[e].coef {
+					if !seenU[v] {
+						seenU[v] = true
+						next = append(next, v)
+					}
+				}
+			}
+		}
+		frontier = next
+	}
+	return level
 }
 
 // component returns the equations connected to unknown i through shared unknowns.

@@ -1,6 +1,9 @@
 package reports
 
-import "github.com/kapstat/kapstat/pipeline"
+import (
+	"github.com/kapstat/kapstat/measures/outcome"
+	"github.com/kapstat/kapstat/pipeline"
+)
 
 // Quarterly-trend columns.
 const (
@@ -23,8 +26,12 @@ const (
 func (b *builder) trend() *Sheet {
 	s := &Sheet{Name: "Quarterly trend", Title: b.title() + " — Quarterly trend"}
 	s.Intro = b.intro("Response and remission in each of the last eight quarters. A patient belongs to the quarter in which the acute outcome became known (first dose + acute window).")
-	if len(b.a.Quarters) == 0 {
+	if !b.a.DatesAvailable {
 		s.Blocks = append(s.Blocks, &Paragraph{Text: quartersUnavailable, Bold: true})
+		return s
+	}
+	if len(b.a.Quarters) == 0 {
+		s.Blocks = append(s.Blocks, &Paragraph{Text: "No quarter has an acute outcome yet: every treated patient is still in the acute window."})
 		return s
 	}
 	for i, m := range b.instruments() {
@@ -52,7 +59,10 @@ func (b *builder) trendTable(m *pipeline.MeasureResult) *Table {
 		"Responders", "Response rate", "Lower 95%", "Upper 95%", "Remitters", "Remission rate", "Mean change")}
 	rows, _ := b.groupRows(m, "quarter")
 	for _, g := range rows {
-		key := m.Instrument + "/quarter/" + g.Group
+		if g.Group == outcome.ReasonAcuteWindowOpen {
+			continue // no quarter yet
+		}
+		key := groupKey(m.Instrument, "quarter", g.Group)
 		r := make([]Cell, tCols)
 		r[tQuarter] = text(g.Group)
 		r[tBase] = count(key+"/with_baseline", g.WithBaseline)
@@ -63,7 +73,8 @@ func (b *builder) trendTable(m *pipeline.MeasureResult) *Table {
 		r[tRespHigh] = rate(g.Response.Upper95, tCompl, tResp)
 		r[tRem] = count(key+"/remitters", g.Remission.Events)
 		r[tRemRate] = rate(g.Remission.Rate, tCompl, tRem)
-		r[tChange] = mean(g.Change.Mean, g.Change.N)
+		// The mean change rests on the quarter's completers, shown on Outcomes by group.
+		r[tChange] = Cell{Kind: Mean, Value: g.Change.Mean, N: g.Change.N, Needs: []string{key + "/with_endpoint"}}
 		i := t.add(r...)
 		t.Sums = append(t.Sums,
 			Sum{Total: Ref{i, tCompl}, Parts: []Ref{{i, tResp}}, Hidden: []int{g.Response.N - g.Response.Events}},
@@ -71,7 +82,7 @@ func (b *builder) trendTable(m *pipeline.MeasureResult) *Table {
 		)
 	}
 	t.Notes = []string{
-		"Rates are among eligible completers (baseline at or above the cutoff, with an end score). The most recent quarter can still grow as late end scores arrive.",
+		"Rates are among eligible completers (baseline at or above the cutoff, with an end score). A quarter holds the patients whose acute window ended in it; patients still in the acute window belong to no quarter yet (see Outcomes by group). The most recent quarter can still grow as late end scores arrive.",
 		"Mean change: end score minus baseline (negative is improvement).",
 	}
 	return t

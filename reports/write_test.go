@@ -166,7 +166,12 @@ func TestSummaryMatchesAnalysis(t *testing.T) {
 		{"Response rate, intention to treat", "B", m.ResponseITT.Rate},
 		{"Remission rate, completers", "B", m.Remission.Rate},
 		{"Remission rate, intention to treat", "E", m.RemissionITT.Upper95},
-		{"Relapse-free 8 weeks (56 days) after response", "B", survivalAt(m.Relapse, 56).Survival},
+		{"Relapse-free 8 weeks (56 days) after reaching half of baseline", "B", m.Relapse.At8Weeks.Survival},
+		// The row's n and outcome belong to the 8-week figure: still followed on day 56 and
+		// relapses by day 56, not everyone followed and every relapse.
+		{"Relapse-free 8 weeks (56 days) after reaching half of baseline", "F", float64(m.Relapse.At8Weeks.NRisk)},
+		{"Relapse-free 8 weeks (56 days) after reaching half of baseline", "G", float64(m.Relapse.At8Weeks.Events)},
+		{"Still in the acute window (no end-of-treatment score yet)", "B", float64(m.AcuteWindowOpen)},
 	}
 	for _, c := range checks {
 		r := findRow(t, f, "Summary", c.label, top)
@@ -183,7 +188,7 @@ func TestSummaryMatchesAnalysis(t *testing.T) {
 		}
 	}
 	if m.Relapse.MedianDays == nil {
-		r := findRow(t, f, "Summary", "Median days from response to relapse", top)
+		r := findRow(t, f, "Summary", "Median days from reaching half of baseline to relapse", top)
 		if v, _ := f.GetCellValue("Summary", "B"+strconv.Itoa(r)); v != "not reached" {
 			t.Errorf("median = %q, want not reached", v)
 		}
@@ -206,13 +211,13 @@ func TestChartsPresent(t *testing.T) {
 		}
 		zr.Close()
 		// one quarterly-trend, one weekly and one relapse chart per instrument; in the external
-		// edition of this small cohort every quarterly rate rests on a suppressed count, so
-		// there is nothing to draw on the Quarterly trend sheet
+		// edition a quarterly chart is drawn only when its first quarter's rates are shown
 		want := 3 * len(a.Measures)
 		if aud == "external" {
-			want = 2 * len(a.Measures)
-		}
-		if charts != want {
+			if charts < 2*len(a.Measures) || charts > want {
+				t.Errorf("%s: %d charts, want %d to %d", aud, charts, 2*len(a.Measures), want)
+			}
+		} else if charts != want {
 			t.Errorf("%s: %d charts, want %d", aud, charts, want)
 		}
 		// the drawings hang off the Quarterly trend, Trajectories and Relapse sheets
@@ -221,6 +226,9 @@ func TestChartsPresent(t *testing.T) {
 			xml := readZip(t, path, "xl/worksheets/sheet"+strconv.Itoa(i+1)+".xml")
 			has := strings.Contains(xml, "<drawing ")
 			want := sheet == "Trajectories" || sheet == "Relapse" || (sheet == "Quarterly trend" && aud == "internal")
+			if sheet == "Quarterly trend" && aud == "external" {
+				continue // depends on what suppression leaves
+			}
 			if has != want {
 				t.Errorf("%s %s: drawing %v, want %v", aud, sheet, has, want)
 			}
