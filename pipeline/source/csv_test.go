@@ -56,12 +56,12 @@ func TestCanonicalCSV(t *testing.T) {
 		header: "patient_id|session_type|day|route",
 		want:   []row{{2, "p1|dosing|0|im"}},
 	}, {
-		name:   "ragged rows passed on as read, blank lines skipped",
+		name:   "ragged rows malformed, blank lines skipped",
 		file:   "a.csv",
 		in:     "patient_id,instrument,day,total\np1,PHQ9,0\n\np2,PHQ9,0,7,9\n",
 		kind:   KindAssessments,
 		header: "patient_id|instrument|day|total",
-		want:   []row{{2, "p1|PHQ9|0"}, {4, "p2|PHQ9|0|7|9"}},
+		want:   []row{{2, "!: malformed_row (3 fields, header has 4)"}, {4, "!: malformed_row (5 fields, header has 4)"}},
 	}, {
 		name:   "sessions",
 		file:   "s.csv",

@@ -14,7 +14,7 @@ func TestIdentifierKind(t *testing.T) {
 		{"ssn 123-45-6789 on file", "SSN"},
 		{"1123-45-6789", ""},
 		{"123-45-67890", ""},
-		{"123-456-789", ""},
+		{"123-456-789", "national id or phone number"}, // a Canadian SIN
 		{"jane.doe@example.org", "e-mail address"},
 		{"write to j_doe+kap@mail.example.co.uk please", "e-mail address"},
 		{"x@y", ""},
@@ -63,7 +63,7 @@ func TestPHIColumn(t *testing.T) {
 		"name": true, "First Name": true, "patient_email": true, "DOB": true, "date-of-birth": true,
 		"home_phone_number": true, "zip": true, "MRN": true, "ssn": true,
 		"patient_id": false, "instrument": false, "clinic_id": false, "date": false, "day": false,
-		"session_type": false, "dose_mg": false, "redcap_event_name": true, // "name" as a word
+		"session_type": false, "dose_mg": false, "redcap_event_name": false, // an event's name
 		"zipper": false, "phoneme": false,
 	} {
 		if got := isPHIColumn(h); got != want {
