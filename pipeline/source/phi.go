@@ -423,14 +423,17 @@ func phoneKind(s string) string {
 	if n < 2 || n == 2 && seps[1] == '.' {
 		return ""
 	}
+	fd := strings.IndexAny(s, "0123456789") // the first digit: "(020) …" has its trunk 0 inside
+	trunk := s[fd] == '0'
+	intl := trunk && g[0] >= 2 && s[fd+1] == '0'
 	switch {
 	case n == 3 && g[0] == 3 && g[1] == 3 && g[2] == 4:
 		return "phone number"
-	case n == 4 && g[0] == 1 && s[0] == '1' && g[1] == 3 && g[2] == 3 && g[3] == 4:
+	case n == 4 && g[0] == 1 && s[fd] == '1' && g[1] == 3 && g[2] == 3 && g[3] == 4:
 		return "phone number"
-	case s[0] == '0' && s[1] == '0' && digits >= 11 && digits <= 17:
+	case intl && digits >= 11 && digits <= 17:
 		return "phone number"
-	case s[0] == '0' && digits >= 9 && digits <= 12:
+	case trunk && digits >= 9 && digits <= 12:
 		return "phone number"
 	case n == 3 && g[0] == 3 && g[1] == 3 && g[2] == 3 && seps[1] == seps[2] && seps[1] != 0:
 		return "national id or phone number"
