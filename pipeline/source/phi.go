@@ -501,41 +501,40 @@ func hasFullDate(s string) bool {
 		return false
 	}
 	type group struct{ start, end, v int } // digits s[start:end], their value (up to 6 digits)
-	var gs []group
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			i++
-			continue
-		}
-		g := group{start: i}
-		for i < len(s) && isDigit(s[i]) {
-			if i-g.start < 6 {
-				g.v = g.v*10 + int(s[i]-'0')
-			}
-			i++
-		}
-		g.end = i
-		gs = append(gs, g)
-	}
+	var a, b group                         // the two groups before the current one
+	n := 0                                 // groups seen
 	valid := func(y, m, d int) bool {
 		if y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1 {
 			return false
 		}
 		return d <= [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
 	}
-	for k := 0; k+2 < len(gs); k++ {
-		a, b, c := gs[k], gs[k+1], gs[k+2]
-		sep := s[a.end]
-		if sep != '-' && sep != '/' && sep != '.' || b.start != a.end+1 || c.start != b.end+1 || s[b.end] != sep {
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
 			continue
 		}
-		na, nb, nc := a.end-a.start, b.end-b.start, c.end-c.start
-		switch {
-		case na == 4 && nb <= 2 && nc <= 2 && valid(a.v, b.v, c.v): // YYYY-MM-DD
-			return true
-		case na <= 2 && nb <= 2 && nc == 4 && (valid(c.v, b.v, a.v) || valid(c.v, a.v, b.v)): // DD/MM/YYYY, MM/DD/YYYY
-			return true
+		c := group{start: i}
+		for i < len(s) && isDigit(s[i]) {
+			if i-c.start < 6 {
+				c.v = c.v*10 + int(s[i]-'0')
+			}
+			i++
 		}
+		c.end = i
+		if n++; n >= 3 {
+			sep := s[a.end]
+			if (sep == '-' || sep == '/' || sep == '.') && b.start == a.end+1 && c.start == b.end+1 && s[b.end] == sep {
+				na, nb, nc := a.end-a.start, b.end-b.start, c.end-c.start
+				switch {
+				case na == 4 && nb <= 2 && nc <= 2 && valid(a.v, b.v, c.v): // YYYY-MM-DD
+					return true
+				case na <= 2 && nb <= 2 && nc == 4 && (valid(c.v, b.v, a.v) || valid(c.v, a.v, b.v)): // DD/MM/YYYY, MM/DD/YYYY
+					return true
+				}
+			}
+		}
+		a, b = b, c
 	}
 	return false
 }

@@ -531,3 +531,95 @@ func TestNumFormatDisplay(t *testing.T) {
 		}
 	}
 }
+
+// TestXLSXAgreesWithExcelize: on a workbook excelize writes (shared strings, rich text,
+// numbers, booleans, dates, formulas with their results, gaps between cells and rows),
+// kapstat's worksheet reader gives the raw values excelize's own reader gives.
+func TestXLSXAgreesWithExcelize(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Sheet1"
+	f.SetSheetRow(sheet, "A1", &[]any{"patient_id", "instrument", "date", "item_1", "item_2", "total", "note"})
+	dateStyle, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	for r := 2; r <= 3000; r++ {
+		if r%97 == 0 {
+			continue // a gap between rows
+		}
+		row := []any{fmt.Sprintf("p%05d", r), []string{"PHQ9", "GAD7", "PCL5"}[r%3], time.Date(2025, 1, 1+r%300, 0, 0, 0, 0, time.UTC), r % 4, float64(r%7) + 0.25, r % 28, nil}
+		switch r % 5 {
+		case 0:
+			row[6] = true
+		case 1:
+			row[6] = "x & <y> \"z\" _x0041_"
+		case 2:
+			row[4] = nil // a gap between cells
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r)
+		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := excelize.CoordinatesToCellName(3, r)
+		f.SetCellStyle(sheet, c, c, dateStyle)
+		if r%11 == 0 {
+			c, _ = excelize.CoordinatesToCellName(6, r)
+			f.SetCellFormula(sheet, c, "D"+fmt.Sprint(r)+"*2")
+		}
+		if r%13 == 0 {
+			c, _ = excelize.CoordinatesToCellName(7, r)
+			f.SetCellRichText(sheet, c, []excelize.RichTextRun{{Text: "rich "}, {Text: "text", Font: &excelize.Font{Bold: true}}})
+		}
+	}
+	p := filepath.Join(t.TempDir(), "parity.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := excelize.OpenFile(p, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	rows, err := rf.Rows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{}
+	for n := 1; rows.Next(); n++ {
+		cells, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cells) > 0 {
+			want[n] = strings.Join(cells, "|")
+		}
+	}
+	rows.Close()
+
+	s, err := openXLSX(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	got := map[int]string{1: strings.Join(s.header(), "|")}
+	for {
+		r, err := s.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := r.fields
+		for len(fields) > 0 && fields[len(fields)-1] == "" {
+			fields = fields[:len(fields)-1] // excelize leaves trailing blanks out
+		}
+		got[r.line] = strings.Join(fields, "|")
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d rows, excelize reads %d", len(got), len(want))
+	}
+	for n, w := range want {
+		if got[n] != w {
+			t.Errorf("row %d: %q, excelize reads %q", n, got[n], w)
+		}
+	}
+}
