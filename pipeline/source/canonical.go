@@ -99,6 +99,8 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 			c.guard.class[i] = colPatient
 		case "clinic_id":
 			c.guard.class[i] = colID
+		case "date":
+			c.guard.class[i] = colDate
 		default:
 			c.guard.class[i] = colData
 		}

@@ -199,7 +199,7 @@ func TestHeaderNeverEchoesIdentifiers(t *testing.T) {
 	}{
 		{"named twice", "patient_id,123-45-6789,instrument,123-45-6789\n", "2"},
 		{"unknown column", "patient_id,instrument,day,jane@example.org\n", "4"},
-		{"mapped file", "id,d,i,5551234567\n", "4"},
+		{"mapped file", "id,d,i,555-123-4567\n", "4"},
 		{"full-width", "patient_id,instrument,day,１２３-４５-６７８９\n", "4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +221,14 @@ func TestHeaderNeverEchoesIdentifiers(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A code as a header name (SNOMED CT 715252007, the PHQ-9 total score) is not a value.
+	m, err := parseMap("m.toml", "other_columns = \"drop\"\n[columns]\npatient_id = \"id\"\nday = \"d\"\ninstrument = \"i\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rows, err := readAll(t, writeFile(t, "a.csv", "id,d,i,715252007\np1,0,PHQ9,12\n"), m); err != nil || len(rows) != 1 {
+		t.Errorf("a code as a header: %v, %v", rows, err)
 	}
 }
 

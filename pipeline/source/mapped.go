@@ -256,6 +256,11 @@ func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 			r.guard.class[i] = colID
 		}
 	}
+	if src, ok := m.Columns["date"]; ok {
+		if i, ok := at[fold(src)]; ok {
+			r.guard.class[i] = colDate
+		}
+	}
 	r.width = len(raw)
 	for p := range r.plans {
 		cols := make([]string, len(r.plans[p].cells))

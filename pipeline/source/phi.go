@@ -176,8 +176,12 @@ const (
 	// digits is refused as an SSN, of 10 to 15 digits as a phone number: no score, day,
 	// date or dose has that many digits.
 	colData
-	// colUndeclared: a column left out by other_columns = "drop". Only the unambiguous forms
-	// are refused, since nothing of it is stored.
+	// colDate: the date column: as colData, but a compact timestamp of 12 or 14 digits
+	// (YYYYMMDDhhmm[ss], a map's date_format) is a date.
+	colDate
+	// colUndeclared: a column left out by other_columns = "drop", and header cells. Only the
+	// unambiguous forms are refused: nothing of such a column is stored, and a header may be
+	// a code (a SNOMED CT concept id has 6 to 18 digits).
 	colUndeclared
 )
 
@@ -197,6 +201,11 @@ func identifierIn(s string, c colClass) string {
 	}
 	switch c {
 	case colData:
+		return digitRun(s)
+	case colDate:
+		if compactTimestamp(s) {
+			return ""
+		}
 		return digitRun(s)
 	case colPatient:
 		if hasPersonName(s) {
@@ -462,6 +471,22 @@ func digitRun(s string) string {
 		return "SSN"
 	}
 	return "phone number"
+}
+
+// compactTimestamp reports whether s is YYYYMMDDhhmm or YYYYMMDDhhmmss with a year 1900–2099,
+// a month 01–12 and a day 01–31.
+func compactTimestamp(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) != 12 && len(s) != 14 || !(strings.HasPrefix(s, "19") || strings.HasPrefix(s, "20")) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	m, d := (s[4]-'0')*10+s[5]-'0', (s[6]-'0')*10+s[7]-'0'
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31
 }
 
 // hasPersonName reports whether a patient id holds a common given name or surname as a word

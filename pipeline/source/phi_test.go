@@ -154,6 +154,12 @@ func TestIdentifierIn(t *testing.T) {
 		{"PHQ-9", colData, ""},
 		{"baseline_arm_1", colData, ""},
 		{"123456789", colSkip, ""},
+		{"715252007", colUndeclared, ""}, // a SNOMED CT code as a header
+		{"20250131103000", colDate, ""},  // a compact timestamp (date_format = "20060102150405")
+		{"202501311030", colDate, ""},
+		{"123456789", colDate, "SSN"},
+		{"20251331103000", colDate, "phone number"}, // no month 13: not a timestamp
+		{"20250131103000", colData, "phone number"},
 		{"jane@example.org", colSkip, ""},
 		{"Zürich", colID, ""},
 		{"São Paulo", colData, ""},

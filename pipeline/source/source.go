@@ -252,7 +252,7 @@ func checkHeader(path string, hdr []string) error {
 		if !validUTF8(h) {
 			return &FileError{Path: path, Line: 1, Column: fmt.Sprint(i + 1), Reason: "invalid UTF-8 in the header; save the file as UTF-8"}
 		}
-		if what := identifierIn(h, colData); what != "" {
+		if what := identifierIn(h, colUndeclared); what != "" {
 			return &FileError{Path: path, Line: 1, Column: fmt.Sprint(i + 1),
 				Reason: "refused: a header cell looks like a direct identifier (" + what + "); inputs must be de-identified"}
 		}
