@@ -10,11 +10,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/pipeline/source"
 )
 
 // Reason codes of quarantined rows (SPEC 3.3). Each finding carries one.
 const (
-	ReasonMalformed         = "malformed_row"        // wrong number of fields
+	ReasonMalformed         = source.ReasonMalformed // wrong number of fields
 	ReasonMissingField      = "missing_field"        // a required field is empty
 	ReasonBadPatientID      = "bad_patient_id"       // not 1–64 printable characters
 	ReasonBadClinicID       = "bad_clinic_id"        // longer than 64 or not printable characters
@@ -33,6 +34,8 @@ const (
 	ReasonUnknownProgram    = "unknown_program"      // not kap or infusion
 	ReasonUnknownSetting    = "unknown_setting"      // not in_person, home, telehealth
 	ReasonConflict          = "conflict"             // same key as another row, different responses
+	// an XLSX formula cell with no stored result (formulas are never evaluated)
+	ReasonUncalculatedFormula = source.ReasonUncalculatedFormula
 )
 
 // Finding is a quarantined row: where it is, what is wrong, and the row as read.
@@ -261,6 +264,9 @@ func validPatientID(s string) bool {
 
 // common checks the fields assessments and sessions share.
 func (rc *rowChecker) common(rec Record) (pid, clinic string, day int32, hasDate bool, f *Finding) {
+	if p := rec.Problem; p != nil { // found by the reader: a malformed row, a formula without a value
+		return "", "", 0, false, rc.finding(rec, p.Column, p.Reason, p.Detail)
+	}
 	if len(rec.Fields) != rc.width {
 		return "", "", 0, false, rc.finding(rec, "", ReasonMalformed,
 			fmt.Sprintf("%d fields, header has %d", len(rec.Fields), rc.width))

@@ -89,7 +89,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := guard(func() error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 	if err != nil && !errors.Is(err, errQuiet) {
 		msg := err.Error()
 		if errors.Is(err, errUsage) {
@@ -98,6 +98,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kapstat: "+msg)
 	}
 	os.Exit(exitCode(err))
+}
+
+// guard runs f and turns a panic into an error: a bug exits 1 with its stack on stderr, not
+// with the Go runtime's status 2, which is kapstat's usage error. (A fatal runtime error, such
+// as running out of memory, still exits 2; the readers cap what one row or file can take so
+// that input cannot cause one.)
+func guard(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return f()
 }
 
 // errQuiet marks a failure already explained on stderr (e.g. validate's findings).

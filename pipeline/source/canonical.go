@@ -42,6 +42,9 @@ type canonical struct {
 
 func newCanonical(path string, src rowSource) (*canonical, error) {
 	raw := src.header()
+	if err := checkHeader(path, raw); err != nil {
+		return nil, err
+	}
 	c := &canonical{src: src, hdr: make([]string, len(raw)), date: -1}
 	cols := make(map[string]int, len(raw))
 	var phi []string
@@ -89,7 +92,19 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 	if d {
 		c.date = cols["date"]
 	}
-	c.guard = rowGuard{path: path, names: c.hdr}
+	c.guard = rowGuard{path: path, names: c.hdr, class: make([]colClass, len(c.hdr))}
+	for i, h := range c.hdr {
+		switch h {
+		case "patient_id":
+			c.guard.class[i] = colPatient
+		case "clinic_id":
+			c.guard.class[i] = colID
+		case "date":
+			c.guard.class[i] = colDate
+		default:
+			c.guard.class[i] = colData
+		}
+	}
 	return c, nil
 }
 
@@ -101,15 +116,47 @@ func (c *canonical) Progress() (int64, int64) { return c.src.progress() }
 func (c *canonical) Close() error             { return c.src.close() }
 
 func (c *canonical) Next() (Record, error) {
-	line, fields, err := c.src.next()
+	row, err := c.src.next()
 	if err != nil {
 		return Record{}, err
 	}
-	if err := c.guard.check(line, fields); err != nil {
+	if err := c.guard.check(row); err != nil {
 		return Record{}, err
 	}
+	if row.n != len(c.hdr) {
+		// Source holds the fields under the header's columns only: the surplus of a wider
+		// row was never kept.
+		return Record{Line: row.line, Source: row.fields, Problem: &Problem{Reason: ReasonMalformed,
+			Detail: fmt.Sprintf("%d fields, header has %d", row.n, len(c.hdr))}}, nil
+	}
+	if len(row.noValue) > 0 {
+		return Record{Line: row.line, Source: row.fields, Problem: uncalculated(row.noValue, c.hdr, nil)}, nil
+	}
+	fields := row.fields
 	if c.date >= 0 && c.date < len(fields) {
 		fields[c.date] = c.src.date(fields[c.date])
 	}
-	return Record{Line: line, Fields: fields, Source: fields}, nil
+	return Record{Line: row.line, Fields: fields, Source: fields}, nil
+}
+
+// uncalculated is the problem of a row whose columns cols hold formulas without a stored
+// result: the first is named, and all of them in the detail. names are the header's names
+// of the columns; a column for which use returns false is not one the record reads.
+func uncalculated(cols []int, names []string, use func(int) bool) *Problem {
+	var named []string
+	for _, i := range cols {
+		if use != nil && !use(i) {
+			continue
+		}
+		n := fmt.Sprint(i + 1)
+		if i < len(names) && names[i] != "" {
+			n = names[i]
+		}
+		named = append(named, n)
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	return &Problem{Column: named[0], Reason: ReasonUncalculatedFormula,
+		Detail: "a formula with no stored result in " + strings.Join(named, ", ") + "; recalculate and save the workbook in a spreadsheet program"}
 }

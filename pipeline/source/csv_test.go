@@ -1,6 +1,9 @@
 package source
 
 import (
+	"fmt"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -56,12 +59,12 @@ func TestCanonicalCSV(t *testing.T) {
 		header: "patient_id|session_type|day|route",
 		want:   []row{{2, "p1|dosing|0|im"}},
 	}, {
-		name:   "ragged rows passed on as read, blank lines skipped",
+		name:   "ragged rows malformed, blank lines skipped",
 		file:   "a.csv",
 		in:     "patient_id,instrument,day,total\np1,PHQ9,0\n\np2,PHQ9,0,7,9\n",
 		kind:   KindAssessments,
 		header: "patient_id|instrument|day|total",
-		want:   []row{{2, "p1|PHQ9|0"}, {4, "p2|PHQ9|0|7|9"}},
+		want:   []row{{2, "!: malformed_row (3 fields, header has 4)"}, {4, "!: malformed_row (5 fields, header has 4)"}},
 	}, {
 		name:   "sessions",
 		file:   "s.csv",
@@ -164,4 +167,178 @@ func TestSniffDelimiter(t *testing.T) {
 			t.Errorf("sniffDelimiter(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// TestCROnlyLineEnds: a file saved with classic Mac OS line ends (CR alone) reads line by
+// line, as LF and CRLF files do; CRLF and quoted line breaks inside it keep their meaning.
+func TestCROnlyLineEnds(t *testing.T) {
+	in := "patient_id,clinic_id,instrument,day,total\rp1,north,PHQ9,0,7\r\rp2,\"south\rwest\",GAD7,3,5\rp3,east,PCL5,1,40"
+	r, rows, err := readAll(t, writeFile(t, "mac.csv", in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.Join(r.Header(), "|"); h != "patient_id|clinic_id|instrument|day|total" {
+		t.Errorf("header %q", h)
+	}
+	equalRows(t, rows, []row{{2, "p1|north|PHQ9|0|7"}, {4, "p2|south\nwest|GAD7|3|5"}, {6, "p3|east|PCL5|1|40"}})
+
+	// An SSN on line 3 is found on line 3, in its column, and not echoed.
+	_, _, err = readAll(t, writeFile(t, "mac.csv", "patient_id,clinic_id,instrument,day,total\rp1,north,PHQ9,0,7\rp2,123-45-6789,PHQ9,0,7\r"), nil)
+	fe := fileError(t, err)
+	if fe.Line != 3 || fe.Column != "clinic_id (SSN)" || strings.Contains(err.Error(), "6789") {
+		t.Errorf("%v, want line 3 column clinic_id (SSN) and no value", err)
+	}
+}
+
+// TestHeaderNeverEchoesIdentifiers: a header cell that looks like an identifier's value (a
+// data row read as the header) refuses the file naming its position only — before the
+// checks that name header cells (a column named twice, an unknown column).
+func TestHeaderNeverEchoesIdentifiers(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, column string
+	}{
+		{"named twice", "patient_id,123-45-6789,instrument,123-45-6789\n", "2"},
+		{"unknown column", "patient_id,instrument,day,jane@example.org\n", "4"},
+		{"mapped file", "id,d,i,555-123-4567\n", "4"},
+		{"full-width", "patient_id,instrument,day,１２３-４５-６７８９\n", "4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m *Map
+			if strings.HasPrefix(tc.in, "id,") {
+				var err error
+				if m, err = parseMap("m.toml", "other_columns = \"drop\"\n[columns]\npatient_id = \"id\"\nday = \"d\"\ninstrument = \"i\"\n"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, _, err := readAll(t, writeFile(t, "a.csv", tc.in), m)
+			fe := fileError(t, err)
+			if fe.Line != 1 || fe.Column != tc.column || !strings.Contains(fe.Reason, "refused") {
+				t.Errorf("%v, want line 1 column %s refused", err, tc.column)
+			}
+			for _, secret := range []string{"6789", "jane", "4567", "６７８９"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error echoes the header: %v", err)
+				}
+			}
+		})
+	}
+	// A code as a header name (SNOMED CT 715252007, the PHQ-9 total score) is not a value.
+	m, err := parseMap("m.toml", "other_columns = \"drop\"\n[columns]\npatient_id = \"id\"\nday = \"d\"\ninstrument = \"i\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rows, err := readAll(t, writeFile(t, "a.csv", "id,d,i,715252007\np1,0,PHQ9,12\n"), m); err != nil || len(rows) != 1 {
+		t.Errorf("a code as a header: %v, %v", rows, err)
+	}
+}
+
+// TestRowFieldCap: a row wider than its header keeps at most the header's width of fields
+// (the rest are counted, never held) and is malformed; the same through encoding/csv's path.
+func TestRowFieldCap(t *testing.T) {
+	const hdr = "patient_id,instrument,day,total\n"
+	wide := "p1,PHQ9,0,7" + strings.Repeat(",9", 1_000_000-4)
+	for name, in := range map[string]string{
+		"plain":  hdr + wide + "\np2,PHQ9,0,8\n",
+		"quoted": hdr + "\"p1\"" + wide[2:] + "\np2,PHQ9,0,8\n",
+		"slow":   hdr + "\"p\n0\",PHQ9,0,8\n" + wide[:200_000] + "\np2,PHQ9,0,8\n", // after a quoted line break
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := Open(writeFile(t, "wide.csv", in), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var got []string
+			for {
+				rec, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rec.Problem != nil {
+					got = append(got, fmt.Sprintf("%d %s (%s) source %d fields", rec.Line, rec.Problem.Reason, rec.Problem.Detail, len(rec.Source)))
+				} else {
+					got = append(got, fmt.Sprintf("%d %s", rec.Line, strings.Join(rec.Fields, "|")))
+				}
+			}
+			n := 1_000_000
+			want := []string{fmt.Sprintf("2 malformed_row (%d fields, header has 4) source 4 fields", n), "3 p2|PHQ9|0|8"}
+			if name == "slow" {
+				n = strings.Count(wide[:200_000], ",") + 1
+				want = []string{"2 p\n0|PHQ9|0|8", fmt.Sprintf("4 malformed_row (%d fields, header has 4) source 4 fields", n), "5 p2|PHQ9|0|8"}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("records %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestLongLines: one line, or one record with no end, cannot take the memory: past the limit
+// the file is refused with the line where it starts.
+func TestLongLines(t *testing.T) {
+	const hdr = "patient_id,instrument,day,total\n"
+	_, rows, err := readAll(t, writeFile(t, "long.csv", hdr+"p1,PHQ9,0,7\np2,PHQ9,0,"+strings.Repeat("9", maxLineBytes)+"\n"), nil)
+	if fe := fileError(t, err); fe.Line != 3 || !strings.Contains(fe.Reason, "a line longer than 16 MiB") {
+		t.Errorf("%v, want line 3 and a line longer than 16 MiB", err)
+	}
+	equalRows(t, rows, []row{{2, "p1|PHQ9|0|7"}})
+	// A quote that never closes, over many short lines.
+	_, _, err = readAll(t, writeFile(t, "open.csv", hdr+"p1,PHQ9,0,7\n\"p2,PHQ9,0,7\n"+strings.Repeat("p3,PHQ9,0,7\n", 200_000)), nil)
+	if fe := fileError(t, err); fe.Line != 3 || !strings.Contains(fe.Reason, "a record longer than 1 MiB") {
+		t.Errorf("%v, want line 3 and a record longer than 1 MiB", err)
+	}
+	// A header of more columns than a worksheet can have.
+	_, _, err = readAll(t, writeFile(t, "wide.csv", "patient_id"+strings.Repeat(",x", maxColumns)+"\n"), nil)
+	if fe := fileError(t, err); fe.Line != 1 || !strings.Contains(fe.Reason, "16385 columns") {
+		t.Errorf("%v, want the header's 16385 columns", err)
+	}
+}
+
+// TestMappedRawKeepsDeclaredColumns: the source row a mapped record carries (the quarantine
+// table's raw text) holds the columns the map reads, never a column it drops or leaves
+// undeclared; a row with values under no header column is malformed unless the map drops
+// other columns.
+func TestMappedRawKeepsDeclaredColumns(t *testing.T) {
+	m, err := parseMap("m.toml", `drop = ["Name", "SSN"]
+other_columns = "drop"
+[columns]
+patient_id = "id"
+day = "d"
+instrument = "i"
+total = "score"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "Name,id,SSN,d,note,i,score\nJane Doe,p1,123-45-6789,0,private note,PHQ9,99\nJohn Roe,p2,987-65-4321,1,x,GAD7,5,,\n"
+	r, err := Open(writeFile(t, "a.csv", in), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var raws []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, rec.Raw())
+	}
+	if want := []string{"p1,0,PHQ9,99", "p2,1,GAD7,5"}; !reflect.DeepEqual(raws, want) {
+		t.Errorf("raw rows %q, want %q (declared columns only)", raws, want)
+	}
+
+	m.OtherColumns = "error"
+	m.Drop = []string{"Name", "SSN", "note"}
+	_, rows, err := readAll(t, writeFile(t, "b.csv", in[:len(in)-1]+"extra\n"), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalRows(t, rows, []row{{2, "p1|PHQ9|0|99"}, {3, "!: malformed_row (values in 9 fields, header has 7)"}})
 }

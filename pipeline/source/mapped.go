@@ -32,6 +32,16 @@ type plan struct {
 	cols  []string // the source column of each field ("" for a constant)
 }
 
+// uses reports whether the plan reads source column i.
+func (p *plan) uses(i int) bool {
+	for _, c := range p.cells {
+		if c.src == i {
+			return true
+		}
+	}
+	return false
+}
+
 // mapped reads a file through a Map.
 type mapped struct {
 	src        rowSource
@@ -43,15 +53,24 @@ type mapped struct {
 
 	line    int
 	source  []string
-	next    int  // index of the next plan to run on source
-	pending bool // source holds a row
-	emitted bool // the row in source made a record
+	noValue []int // columns of source holding a formula with no stored result
+	next    int   // index of the next plan to run on source
+	pending bool  // source holds a row
+	emitted bool  // the row in source made a record
 	buf     []string
 	empty   int64
+	// kept are the source columns a record may carry in its Source (those the plans read),
+	// and keptBuf their values in the current row.
+	kept    []int
+	keptBuf []string
+	width   int // columns of the source header
 }
 
 func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 	raw := src.header()
+	if err := checkHeader(path, raw); err != nil {
+		return nil, err
+	}
 	names := make([]string, len(raw))
 	at := make(map[string]int, len(raw))
 	for i, h := range raw {
@@ -206,10 +225,43 @@ func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 				Reason: `not declared in the map (give it a role, list it in drop, or set other_columns = "drop")`}
 		}
 	}
-	r.guard = rowGuard{path: path, names: names, checked: make([]bool, len(raw))}
-	for i, h := range raw {
-		r.guard.checked[i] = !dropped[fold(h)]
+	// How each source column's values are checked for identifiers, and which are kept.
+	used := make([]bool, len(raw))
+	for _, p := range r.plans {
+		for _, c := range p.cells {
+			if c.src >= 0 {
+				used[c.src] = true
+			}
+		}
 	}
+	r.guard = rowGuard{path: path, names: names, class: make([]colClass, len(raw))}
+	for i, h := range raw {
+		switch {
+		case dropped[fold(h)]:
+			r.guard.class[i] = colSkip
+		case !used[i]:
+			r.guard.class[i] = colUndeclared
+		default:
+			r.guard.class[i] = colData
+			r.kept = append(r.kept, i)
+		}
+	}
+	if src, ok := m.Columns["patient_id"]; ok {
+		if i, ok := at[fold(src)]; ok {
+			r.guard.class[i] = colPatient
+		}
+	}
+	if src, ok := m.Columns["clinic_id"]; ok {
+		if i, ok := at[fold(src)]; ok {
+			r.guard.class[i] = colID
+		}
+	}
+	if src, ok := m.Columns["date"]; ok {
+		if i, ok := at[fold(src)]; ok {
+			r.guard.class[i] = colDate
+		}
+	}
+	r.width = len(raw)
 	for p := range r.plans {
 		cols := make([]string, len(r.plans[p].cells))
 		for i, c := range r.plans[p].cells {
@@ -244,9 +296,18 @@ func (r *mapped) Next() (Record, error) {
 		for r.next < len(r.plans) {
 			p := &r.plans[r.next]
 			r.next++
+			if len(r.noValue) > 0 {
+				if pr := uncalculated(r.noValue, r.guard.names, p.uses); pr != nil {
+					// A formula with no stored result in a column of this record: the record
+					// is quarantined, whatever else the row holds.
+					r.fill(p)
+					r.emitted = true
+					return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols, Problem: pr}, nil
+				}
+			}
 			if r.fill(p) {
 				r.emitted = true
-				return Record{Line: r.line, Fields: r.buf, Source: r.source, Columns: p.cols}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols}, nil
 			}
 		}
 		if r.pending && !r.emitted {
@@ -257,18 +318,33 @@ func (r *mapped) Next() (Record, error) {
 			r.pending = false
 			if len(r.plans) > 0 {
 				r.fill(&r.plans[0])
-				return Record{Line: r.line, Fields: r.buf, Source: r.source, Columns: r.plans[0].cols}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: r.plans[0].cols}, nil
 			}
 		}
 		r.pending = false
-		line, fields, err := r.src.next()
+		row, err := r.src.next()
 		if err != nil {
 			return Record{}, err
 		}
-		if err := r.guard.check(line, fields); err != nil {
+		if err := r.guard.check(row); err != nil {
 			return Record{}, err
 		}
-		r.line, r.source, r.next, r.pending, r.emitted = line, fields, 0, true, false
+		r.keptBuf = r.keptBuf[:0]
+		for _, i := range r.kept {
+			v := ""
+			if i < len(row.fields) {
+				v = row.fields[i]
+			}
+			r.keptBuf = append(r.keptBuf, v)
+		}
+		if row.last > r.width && r.m.OtherColumns != "drop" {
+			// Values under no header column: the row cannot be read as the map says. One
+			// record stands for the row, whatever its instruments.
+			r.line, r.pending = row.line, false
+			return Record{Line: row.line, Source: r.keptBuf, Problem: &Problem{Reason: ReasonMalformed,
+				Detail: fmt.Sprintf("values in %d fields, header has %d", row.last, r.width)}}, nil
+		}
+		r.line, r.source, r.noValue, r.next, r.pending, r.emitted = row.line, row.fields, row.noValue, 0, true, false
 	}
 }
 

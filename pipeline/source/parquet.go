@@ -66,14 +66,14 @@ func openParquet(path string) (_ *parquetSource, err error) {
 
 func (s *parquetSource) header() []string { return s.hdr }
 
-func (s *parquetSource) next() (int, []string, error) {
+func (s *parquetSource) next() (srcRow, error) {
 	for s.i >= s.n {
 		ok, err := s.nextBatch()
 		if err != nil {
-			return 0, nil, &FileError{Path: s.path, Line: s.line + 1, Reason: "corrupt Parquet data: " + err.Error()}
+			return srcRow{}, &FileError{Path: s.path, Line: s.line + 1, Reason: "corrupt Parquet data: " + err.Error()}
 		}
 		if !ok {
-			return 0, nil, io.EOF
+			return srcRow{}, io.EOF
 		}
 		s.batch = s.rr.RecordBatch()
 		s.i, s.n = 0, int(s.batch.NumRows())
@@ -87,7 +87,7 @@ func (s *parquetSource) next() (int, []string, error) {
 	}
 	s.i++
 	s.line++
-	return s.line, s.buf, nil
+	return srcRow{line: s.line, fields: s.buf, n: len(s.buf), last: len(s.buf)}, nil
 }
 
 // nextBatch decodes the next batch. Damaged pages can make the decoder panic rather than

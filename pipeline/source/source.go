@@ -35,16 +35,40 @@ type Record struct {
 	// counting as line 1) of the source row.
 	Line int
 	// Fields are the values under the reader's Header, as canonical text: items as integers
-	// or "" when missing, dates as YYYY-MM-DD or day offsets as integers. A canonical CSV row
-	// with the wrong number of fields is passed on as read, for the validator to quarantine.
+	// or "" when missing, dates as YYYY-MM-DD or day offsets as integers. Nil when Problem
+	// is set.
 	Fields []string
-	// Source is the source row as read. Every record unpivoted from one wide row shares it.
+	// Source is the source row as read, limited to what may be stored: the values of the
+	// columns the record is made from, never those a map drops or leaves undeclared, nor the
+	// surplus of a row wider than its header. Every record unpivoted from one wide row
+	// shares it.
 	Source []string
 	// Columns names, for a mapped file, the source column each field came from ("" for a
 	// constant), so that a finding can point at the column the user's file has. Nil for files
 	// in the canonical format.
 	Columns []string
+	// Problem, when not nil, is what makes the source row unreadable as a record (a wrong
+	// number of fields, a formula with no stored value): the validator quarantines the
+	// record with it.
+	Problem *Problem
 }
+
+// Problem is a row fault the reader finds in the row itself.
+type Problem struct {
+	Column string // the column at fault, "" for the whole row
+	Reason string // a reason code: ReasonMalformed or ReasonUncalculatedFormula
+	Detail string
+}
+
+// Reason codes of the row faults a reader finds (the validator finds the others).
+const (
+	// ReasonMalformed: the row has more or fewer fields than its header.
+	ReasonMalformed = "malformed_row"
+	// ReasonUncalculatedFormula: an XLSX cell holds a formula but no stored result (the
+	// workbook was written by a program that does not calculate); kapstat never evaluates
+	// formulas, so the value is unknown.
+	ReasonUncalculatedFormula = "uncalculated_formula"
+)
 
 // Raw returns the source row CSV-encoded, for the quarantine table. It is computed on demand
 // so that accepted rows cost nothing.
@@ -90,15 +114,35 @@ func (e *FileError) Error() string {
 // rowSource is one file format: a header, then rows of text fields.
 type rowSource interface {
 	header() []string
-	// next returns the next row's 1-based line and fields (valid until the next call).
-	next() (int, []string, error)
-	// progress reports how far the reading is: bytes for text, rows for Parquet; total is
-	// -1 when unknown (XLSX).
+	// next returns the next row (its slices valid until the next call).
+	next() (srcRow, error)
+	// progress reports how far the reading is: bytes for text and worksheets, rows for
+	// Parquet; total is -1 when unknown.
 	progress() (done, total int64)
 	// date turns a cell of a date column into YYYY-MM-DD where the format stores dates
 	// otherwise (XLSX serial numbers); other text is returned unchanged.
 	date(s string) string
 	close() error
+}
+
+// srcRow is one row of a source file.
+type srcRow struct {
+	line int
+	// fields are the row's values, at most as many as the header has columns (an XLSX row
+	// is padded to the header's width).
+	fields []string
+	// n is the number of fields of the row: more than len(fields) when the row is wider
+	// than its header (the surplus is counted, not kept).
+	n int
+	// last is 1 + the index of the last field with a value when the row is wider than its
+	// header (trailing empty fields aside); otherwise n.
+	last int
+	// shown holds, for XLSX cells whose number format displays a number otherwise than its
+	// value (000-00-0000 shows 123456789 as 123-45-6789), the displayed text; nil for rows
+	// without such a cell.
+	shown []string
+	// noValue lists the columns (0-based) holding a formula with no stored result.
+	noValue []int
 }
 
 // Open opens path and reads its header. With m == nil the file must be in the canonical long
@@ -156,28 +200,37 @@ func encodeRow(fields []string) string {
 }
 
 // rowGuard holds the checks every source row passes before it is used: valid UTF-8 and no
-// value that looks like a direct identifier.
+// value that looks like a direct identifier. It runs before any record of the row is made,
+// so a file with an identifier is refused before any of its rows could be quarantined (and
+// their raw text stored).
 type rowGuard struct {
-	path    string
-	names   []string // source header, for naming columns
-	checked []bool   // per source column: run the identifier check (false for dropped columns)
+	path  string
+	names []string   // source header, for naming columns
+	class []colClass // per source column: how its values are checked (colSkip for dropped ones)
 }
 
-func (g *rowGuard) check(line int, fields []string) error {
+func (g *rowGuard) check(r srcRow) error {
 	var phi []string
-	for i, f := range fields {
+	for i, f := range r.fields {
 		if !validUTF8(f) {
-			return &FileError{Path: g.path, Line: line, Column: g.name(i), Reason: "invalid UTF-8; save the file as UTF-8"}
+			return &FileError{Path: g.path, Line: r.line, Column: g.name(i), Reason: "invalid UTF-8; save the file as UTF-8"}
 		}
-		if i < len(g.checked) && !g.checked[i] {
-			continue
+		c := colData
+		if i < len(g.class) {
+			c = g.class[i]
 		}
-		if what := identifierKind(f); what != "" {
+		what := identifierIn(f, c)
+		if what == "" && i < len(r.shown) && r.shown[i] != "" {
+			if what = identifierIn(r.shown[i], c); what != "" {
+				what += " as the cell's number format displays it"
+			}
+		}
+		if what != "" {
 			phi = append(phi, g.name(i)+" ("+what+")")
 		}
 	}
 	if len(phi) > 0 {
-		return &FileError{Path: g.path, Line: line, Column: strings.Join(phi, ", "),
+		return &FileError{Path: g.path, Line: r.line, Column: strings.Join(phi, ", "),
 			Reason: "refused: values look like direct identifiers; inputs must be de-identified"}
 	}
 	return nil
@@ -188,4 +241,21 @@ func (g *rowGuard) name(i int) string {
 		return g.names[i]
 	}
 	return fmt.Sprint(i + 1)
+}
+
+// checkHeader refuses a header holding a cell that is not valid UTF-8 or that looks like a
+// direct identifier's value (a data row read as the header, e.g. from a file whose line ends
+// were not recognised). Such a cell is named by its position only, never echoed; the other
+// header errors, which name columns, come after this check.
+func checkHeader(path string, hdr []string) error {
+	for i, h := range hdr {
+		if !validUTF8(h) {
+			return &FileError{Path: path, Line: 1, Column: fmt.Sprint(i + 1), Reason: "invalid UTF-8 in the header; save the file as UTF-8"}
+		}
+		if what := identifierIn(h, colUndeclared); what != "" {
+			return &FileError{Path: path, Line: 1, Column: fmt.Sprint(i + 1),
+				Reason: "refused: a header cell looks like a direct identifier (" + what + "); inputs must be de-identified"}
+		}
+	}
+	return nil
 }

@@ -16,7 +16,8 @@ type row struct {
 	Fields string
 }
 
-// readAll reads every record of path through m.
+// readAll reads every record of path through m. A record with a problem reads as
+// "!column: reason (detail)".
 func readAll(t testing.TB, path string, m *Map) (Reader, []row, error) {
 	t.Helper()
 	r, err := Open(path, m)
@@ -32,6 +33,10 @@ func readAll(t testing.TB, path string, m *Map) (Reader, []row, error) {
 		}
 		if err != nil {
 			return r, rows, err
+		}
+		if rec.Problem != nil {
+			rows = append(rows, row{rec.Line, "!" + rec.Problem.Column + ": " + rec.Problem.Reason + " (" + rec.Problem.Detail + ")"})
+			continue
 		}
 		rows = append(rows, row{rec.Line, strings.Join(rec.Fields, "|")})
 	}
