@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -21,9 +22,18 @@ type AnalyzeOptions struct {
 	AsOf *time.Time
 	// Write stores the analysis tables in the warehouse (analyze); report only reads.
 	Write bool
-	// Now is the clock for the analysis_runs timestamp; nil means time.Now.
+	// Now is the clock for the analysis_runs timestamp and the default as-of day; nil means
+	// time.Now.
 	Now func() time.Time
+	// Quarter, when set (e.g. "2026Q3"), is the quarter a report is for: AsOf is its last day,
+	// and a warehouse holding day offsets is refused, since nothing can be cut off from them
+	// (SPEC 6.13).
+	Quarter string
 }
+
+// ErrQuarterWithoutDates is returned for a quarterly analysis of a warehouse that holds day
+// offsets instead of dates.
+var ErrQuarterWithoutDates = errors.New("a quarter cannot be cut from rows that give day offsets instead of dates")
 
 // Input is one ingested file, with what happened to its rows.
 type Input struct {
@@ -416,9 +426,14 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	// (SPEC 6.4, 6.13): --as-of, else today when the data carry dates. Day offsets have no
 	// calendar: their windows are all closed and no row of theirs is cut off.
 	var dated bool
+	var offsets int64
 	if err := w.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM assessments WHERE date IS NOT NULL)
-		OR EXISTS (SELECT 1 FROM sessions WHERE date IS NOT NULL)`).Scan(&dated); err != nil {
+		OR EXISTS (SELECT 1 FROM sessions WHERE date IS NOT NULL),
+		(SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&dated, &offsets); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	if opt.Quarter != "" && offsets > 0 {
+		return nil, fmt.Errorf("quarter %s: the warehouse holds %d rows with day offsets: %w (report without --quarter)", opt.Quarter, offsets, ErrQuarterWithoutDates)
 	}
 	asOf, asOfDay := "9999-12-31", outcome.AllClosed
 	if opt.AsOf == nil && dated {
@@ -443,9 +458,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	anySessions := nSessions > 0
 	a.Cohort.AssessmentOnly = !anySessions
-	var undated int64
-	w.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&undated)
-	a.DatesAvailable = undated == 0
+	a.DatesAvailable = offsets == 0
 
 	// Size the per-instrument arrays from the warehouse up front: at a million patients the
 	// doubling slack of append would cost as much memory as the data.

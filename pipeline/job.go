@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/kapstat/kapstat/measures/outcome"
 	"os"
 	"path/filepath"
 	"sort"
@@ -138,6 +139,6 @@ func (j *Job) ResolveQuarter(now time.Time) (string, error) {
 		}
 		return fmt.Sprintf("%dQ%d", y, qn), nil
 	default:
-		return q, nil
+		return outcome.NormalizeQuarter(q)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -231,9 +232,18 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func printAnalysisSummary(w io.Writer, a *pipeline.Analysis) {
 	fmt.Fprintf(w, "%d patients, %d treated\n", a.Cohort.Patients, a.Cohort.Treated)
 	for _, m := range a.Instruments() {
-		fmt.Fprintf(w, "%s: %d with baseline, %d with endpoint; mean change %.1f; response %.1f%% (completers), remission %.1f%%\n",
-			m.Name, m.WithBaseline, m.WithEndpoint, m.Change.Mean, 100*m.Response.Rate, 100*m.Remission.Rate)
+		fmt.Fprintf(w, "%s: %d with baseline (%d still in the acute window), %d with endpoint; mean change %s; response %s (completers), remission %s\n",
+			m.Name, m.WithBaseline, m.AcuteWindowOpen, m.WithEndpoint, orNA(m.Change.Mean, "%.1f", 1), orNA(m.Response.Rate, "%.1f%%", 100),
+			orNA(m.Remission.Rate, "%.1f%%", 100))
 	}
+}
+
+// orNA formats scale·v, or "n/a" when v is undefined (no patient to compute it on).
+func orNA(v float64, format string, scale float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, scale*v)
 }
 
 // writeJSON writes v indented to path atomically (temporary name, then rename), or to stdout for "-".
@@ -334,7 +344,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printReports(stderr, reports, false)
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, Write: true})
+	// The synthetic data end on the same day: analysed as of then, the latest patients are
+	// still in their acute window, as they would be in a real export.
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: &end, Write: true})
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

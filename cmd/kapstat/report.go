@@ -26,6 +26,9 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	var asOf *time.Time
 	if opt.quarter != "" {
 		var err error
+		if opt.quarter, err = normalizeQuarter(opt.quarter); err != nil {
+			return err
+		}
 		if asOf, err = quarterEnd(opt.quarter); err != nil {
 			return err
 		}
@@ -34,7 +37,7 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf})
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf, Quarter: opt.quarter})
 	w.Close()
 	if err != nil {
 		return err
@@ -46,6 +49,16 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 func reportFrom(out string, a *pipeline.Analysis, opt reportOptions) error {
 	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
 		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
+}
+
+// normalizeQuarter is the canonical form of a quarter typed on the command line or in a job
+// ("2026q3" is 2026Q3), so that comparisons and output names do not depend on the case.
+func normalizeQuarter(q string) (string, error) {
+	n, err := outcome.NormalizeQuarter(q)
+	if err != nil {
+		return "", fmt.Errorf("%w: quarter: %v", errUsage, err)
+	}
+	return n, nil
 }
 
 // quarterEnd is the last day of a quarter such as 2026Q3.

@@ -76,7 +76,7 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 			return "", err
 		}
 	}
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: asOf, Write: true})
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: asOf, Quarter: quarter, Write: true})
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

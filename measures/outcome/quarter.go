@@ -3,6 +3,7 @@ package outcome
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,17 @@ func Quarter(day int) string {
 // known: Quarter(index + AcuteDays).
 func EpisodeQuarter(index int, p Params) string {
 	return Quarter(index + p.AcuteDays)
+}
+
+// NormalizeQuarter returns a quarter in its canonical form, "2026Q3" for
+// "2026q3" or " 2026Q3 ", so that quarters compare as strings and name the
+// same outputs whichever way they were typed.
+func NormalizeQuarter(q string) (string, error) {
+	q = strings.ToUpper(strings.TrimSpace(q))
+	if _, _, err := QuarterBounds(q); err != nil {
+		return "", err
+	}
+	return q, nil
 }
 
 // QuarterBounds returns the first and last day, in days since 1970-01-01,

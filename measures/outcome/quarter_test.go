@@ -106,3 +106,16 @@ func TestQuarterRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeQuarter(t *testing.T) {
+	for in, want := range map[string]string{"2025q1": "2025Q1", "2025Q1": "2025Q1", " 2026q4 ": "2026Q4"} {
+		if got, err := NormalizeQuarter(in); err != nil || got != want {
+			t.Errorf("NormalizeQuarter(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"2025Q5", "25Q1", "2025-Q1", ""} {
+		if _, err := NormalizeQuarter(bad); err == nil {
+			t.Errorf("NormalizeQuarter(%q) accepted", bad)
+		}
+	}
+}
