@@ -445,6 +445,9 @@ func (b *builder) groupTable(t *Table, m *pipeline.MeasureResult, line func(name
 			}
 			idx = append(idx, line(groupLabel(dim, g.Group), dim, g, false))
 		}
+		if len(rows)+len(omitted) == 0 {
+			continue // no group of this dimension: nothing adds up to the total
+		}
 		for _, col := range cols {
 			s := Sum{Total: Ref{all, col}}
 			for _, i := range idx {
@@ -475,7 +478,7 @@ func overall(m *pipeline.MeasureResult) pipeline.GroupOutcome {
 		Eligible: m.Eligible, Baseline: m.Baseline, Endpoint: m.Endpoint, Change: ch, CohensDz: m.Change.CohensDz,
 		Response: m.Response, ResponseITT: m.ResponseITT, Remission: m.Remission, RemissionITT: m.RemissionITT,
 		ReliableChange: m.ReliableChange,
-		Relapse: pipeline.GroupRelapse{AtRisk: r.AtRisk, Events: r.Events, MedianDays: r.MedianDays, At8Weeks: r.At8Weeks}}
+		Relapse:        pipeline.GroupRelapse{AtRisk: r.AtRisk, Events: r.Events, MedianDays: r.MedianDays, At8Weeks: r.At8Weeks}}
 }
 
 // Columns of the group score table.
@@ -500,11 +503,16 @@ func (b *builder) groupScoreTable(m *pipeline.MeasureResult) *Table {
 		"Baseline mean", "End mean", "Mean change", "Effect size (d_z)")}
 	line := func(name, dim string, g pipeline.GroupOutcome, all bool) int {
 		key := groupKey(I, dim, g.Group)
+		baseKey, openKey := key+"/with_baseline", key+"/acute_window_open"
+		if dim == "quarter" && g.Group == outcome.ReasonAcuteWindowOpen {
+			// The patients still in the acute window: the count the Summary and Attrition show.
+			baseKey, openKey = I+"/acute_window_open", I+"/acute_window_open"
+		}
 		r := make([]Cell, gsCols)
 		r[gsLabel] = text(name)
 		r[gsLabel].Bold = all
-		r[gsBase] = count(key+"/with_baseline", g.WithBaseline)
-		r[gsOpen] = count(key+"/acute_window_open", g.AcuteWindowOpen)
+		r[gsBase] = count(baseKey, g.WithBaseline)
+		r[gsOpen] = count(openKey, g.AcuteWindowOpen)
 		r[gsEnd] = count(key+"/with_endpoint", g.WithEndpoint)
 		r[gsElig] = count(key+"/eligible", g.Eligible)
 		r[gsCompl] = count(key+"/resp_n", g.Response.N)

@@ -59,6 +59,7 @@ var groupLabels = map[string]map[string]string{
 	"setting": {"in_person": "In person", "home": "At home", "telehealth": "Telehealth"},
 	"integration": {"0": "No integration sessions", "1-3": "1–3 integration sessions",
 		">=4": "4 or more integration sessions"},
+	"quarter": {"acute_window_open": "Still in the acute window (no quarter yet)"},
 }
 
 var dimensionTitles = map[string]string{

@@ -541,7 +541,7 @@ func (b *builder) safety() *Sheet {
 	s := &Sheet{Name: "Safety", Title: b.title() + " — Safety follow-up (confidential)"}
 	n := len(b.a.Safety)
 	what := fmt.Sprintf("%s whose most recent PHQ-9 that answered item 9 rated it above 0", nPatients(n))
-	s.Intro = b.intro(what+", treated or not. Patient-level information: for the care team only.")
+	s.Intro = b.intro(what + ", treated or not. Patient-level information: for the care team only.")
 	t := &Table{Title: "Patients to follow up", Columns: []Column{{Header: "Patient id", Width: 14}, {Header: "Clinic"},
 		{Header: "Date of the PHQ-9 that rated item 9"}, {Header: "Item 9 rating (0–3)"}, {Header: "PHQ-9 total (0–27)"},
 		{Header: "Later PHQ-9 without item 9", Width: 14}}}
@@ -597,9 +597,13 @@ func (b *builder) methods() *Sheet {
 		days[i] = strconv.Itoa(d)
 	}
 	add := func(setting, value, source string) { t.add(text(setting), text(value), text(source)) }
-	add("Baseline window (baseline_days)", fmt.Sprintf("%d days up to the first dose", cfg.BaselineDays), "kapstat definition")
+	add("Baseline window (baseline_days)", fmt.Sprintf("%d days up to and including the day of the first dose", cfg.BaselineDays), "kapstat definition")
 	add("Acute window (acute_days)", fmt.Sprintf("%d days after the first dose", cfg.AcuteDays), "kapstat definition: the 3–8 weeks of dosing")
-	add("Still in treatment (acute_window_open)", fmt.Sprintf("first dose + %d days after the as-of date (%s): no acute outcome yet; counted in the baseline and the weekly trajectories only, shown apart in Attrition and in no quarter", cfg.AcuteDays, orDash(b.asOf(), "none: day offsets, every window over")), "kapstat definition")
+	open := "as-of date: none (day offsets have no calendar), so every acute window counts as over"
+	if d := b.asOf(); d != "" {
+		open = fmt.Sprintf("the %d days after the first dose end after the as-of date (%s)", cfg.AcuteDays, d)
+	}
+	add("Still in treatment (acute_window_open)", open+": no acute outcome yet; counted in the baseline, the weekly trajectories and relapse follow-up only, in no completer, intention-to-treat, change, reliable-change or quarter figure", "kapstat definition")
 	add("Safety list (PHQ-9 item 9)", "every patient, treated or not, whose most recent PHQ-9 that answered item 9 rated it above 0; a later PHQ-9 without item 9 is shown beside it, never read as no risk", src["PHQ-9 item 9"])
 	add("Response (response_fraction)", fmt.Sprintf("end score ≤ %s × baseline", strconv.FormatFloat(cfg.ResponseFraction, 'f', -1, 64)), src["Response"])
 	add("Remission", "end score below the remission threshold", src["Remission"])
