@@ -9,6 +9,11 @@ const (
 )
 
 // Session is one treatment session of a patient.
+//
+// The fields after Clinic are what the care team may record at a dosing
+// session (all optional). A value that was not recorded is the zero value
+// of its field: an Optional with Valid false, or an empty SideEffects. So a
+// Session built without them has none of them recorded, never a recorded 0.
 type Session struct {
 	Day     int
 	Type    string // Preparation, Dosing, Integration or Maintenance
@@ -16,7 +21,34 @@ type Session struct {
 	Program string // kap or infusion; "" means kap
 	Setting string // in_person, home or telehealth; "" means in_person
 	Clinic  string
+
+	// DoseMg is the ketamine dose in mg (dose_mg), a positive number.
+	DoseMg Optional[float64]
+	// SBPPre, DBPPre and HRPre are the systolic and diastolic blood
+	// pressure (mmHg) and heart rate (bpm) before the dose; SBPMax, DBPMax
+	// and HRMax the highest during monitoring.
+	SBPPre, DBPPre, HRPre Optional[int]
+	SBPMax, DBPMax, HRMax Optional[int]
+	// Dissociation is the CADSS-6 total, 0–24.
+	Dissociation Optional[int]
+	// SideEffects holds the side-effect codes as recorded, separated by
+	// ";" (nausea, vomiting, dizziness, headache, confusion, anxiety,
+	// dissociation, hypertension, other), or "none" when the team recorded
+	// that there were none. "" means not recorded. See SideEffectCodes.
+	SideEffects string
+	// SeriousAdverseEvent is serious_adverse_event: yes (true) or no.
+	SeriousAdverseEvent Optional[bool]
 }
+
+// Optional is a value that may not have been recorded. The zero value is
+// "not recorded"; Some(v) is a recorded v.
+type Optional[T any] struct {
+	Value T
+	Valid bool
+}
+
+// Some returns v as a recorded value.
+func Some[T any](v T) Optional[T] { return Optional[T]{Value: v, Valid: true} }
 
 // IndexDay returns the index day of a patient: the day of the first Dosing
 // session among the patient's sessions, in any order.
