@@ -32,7 +32,7 @@ var Sources = []Source{
 		"SUSTAIN-3 (PHQ-9 response ≥ 50%); McInnes et al. 2022, J Affect Disord; Hull et al. 2022, J Affect Disord 314:59–67. The payer measures that use the same threshold (HEDIS DRR-E, NQF 1884) read it 4–8 or 6 months after an elevated PHQ-9, not at the end of an 8-week acute window"},
 	{"Remission", "endpoint below 5 (PHQ-9, GAD-7) or below 33 (PCL-5)", "Kroenke et al. 2001 (PHQ-9 < 5: minimal symptoms); SUSTAIN-3; PCL-5: below the caseness cutoff (National Center for PTSD)"},
 	{"Reliable change categories", "recovered, improved, unchanged, deteriorated", "Jacobson & Truax 1991, J Consult Clin Psychol 59:12–19"},
-	{"Relapse", "after response, the first score at or above the cutoff confirmed by the next follow-up (a last score at or above the cutoff counts)",
+	{"Relapse", "after the first acute-window score at or below the response threshold, the first later score at or above the cutoff confirmed by the next one (a last score at or above the cutoff counts)",
 		"project decision mirroring the two-consecutive-visit rules of esketamine maintenance trials (SUSTAIN-1, Daly et al. 2019; NCT04007367)"},
 	{"Small-cell suppression", "counts 1–10 are not shown, with complementary suppression", "CMS cell-size suppression policy"},
 }

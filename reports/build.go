@@ -537,7 +537,7 @@ func (b *builder) groupScoreTable(m *pipeline.MeasureResult) *Table {
 	}
 	b.groupTable(t, m, line, []int{gsBase, gsOpen, gsEnd, gsElig, gsCompl}, value, nil)
 	t.Notes = append([]string{
-		"With baseline: patients with a score before the first dose. Still in the acute window: their treatment window has not ended, so they have no end score yet and are left out of the columns to the right. Mean change: end score minus baseline (negative is improvement); d_z is the mean change over its SD.",
+		fmt.Sprintf("With baseline: patients with a score in the %d days up to and including the day of the first dose. Still in the acute window:", b.a.Config.BaselineDays) + ` their treatment window has not ended, so they have no end score yet and are left out of the columns to the right. Mean change: end score minus baseline (negative is improvement); d_z is the mean change over its SD.`,
 		"Small groups give wide ranges: compare groups only where the 95% limits do not overlap much.",
 	}, t.Notes...)
 	return t
