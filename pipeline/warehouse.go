@@ -3,8 +3,11 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver (cgo; DuckDB is linked statically)
+	duckdb "github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" driver (cgo; DuckDB is linked statically)
 )
 
 // SchemaVersion is the warehouse layout this kapstat writes. A warehouse with a newer
@@ -280,99 +283,148 @@ func (w *Warehouse) cleanLake(ctx context.Context) error {
 	})
 }
 
-// Query runs one read-only statement and returns its column names and rows as text (NULL as
-// the empty string). The warehouse must be opened read-only: DuckDB then refuses every
-// statement that writes, and external access (COPY … TO, reading or writing other files) is
-// switched off for the connection's lifetime.
-func (w *Warehouse) Query(ctx context.Context, q string) ([]string, [][]string, error) {
-	if !w.ReadOnly {
-		return nil, nil, fmt.Errorf("query: warehouse must be opened read-only")
-	}
-	conn, err := w.db.Conn(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer conn.Close()
-	for _, s := range []string{"SET enable_external_access = false", "SET lock_configuration = true"} {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return nil, nil, fmt.Errorf("query: %w", err)
-		}
-	}
-	if n := countStatements(q); n != 1 {
-		return nil, nil, fmt.Errorf("query: give exactly one statement (found %d)", n)
-	}
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		return nil, nil, fmt.Errorf("query: %s", firstLine(err.Error()))
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, nil, err
-	}
-	var out [][]string
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
-		}
-		rec := make([]string, len(cols))
-		for i, v := range vals {
-			switch x := v.(type) {
-			case nil:
-			case time.Time:
-				if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-					rec[i] = x.Format("2006-01-02")
-				} else {
-					rec[i] = x.Format(time.RFC3339)
-				}
-			case []byte:
-				rec[i] = string(x)
-			default:
-				rec[i] = fmt.Sprint(x)
-			}
-		}
-		out = append(out, rec)
-	}
-	return cols, out, rows.Err()
+// QueryLimits bound what one `kapstat sql` query may take: DuckDB's memory and the temporary
+// files it spills to past that (both in DuckDB's size syntax, e.g. "400MB", "4GiB").
+type QueryLimits struct {
+	Memory string
+	Temp   string
 }
 
-// countStatements counts the SQL statements in q: the non-blank pieces between semicolons
-// that are outside string literals, quoted identifiers and comments.
-func countStatements(q string) int {
-	n, blank := 0, true
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '\'' || c == '"':
-			blank = false
-			for i++; i < len(q) && q[i] != c; i++ {
-			}
-		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
-		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				i = len(q)
-			} else {
-				i += end + 3
-			}
-		case c == ';':
-			if !blank {
-				n++
-			}
-			blank = true
-		case c != ' ' && c != '\t' && c != '\n' && c != '\r':
-			blank = false
+// DefaultQueryLimits are the limits of `kapstat sql` when none are given.
+var DefaultQueryLimits = QueryLimits{Memory: "400MB", Temp: "4GiB"}
+
+var sizeSyntax = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)$`)
+
+// Query runs one read-only query and hands its column names, then each row as text (NULL as the
+// empty string), to emit as DuckDB produces them, so a large result is never held whole.
+//
+// Only a query runs: DuckDB's own parser (json_serialize_sql, which serializes SELECT statements
+// only) must find exactly one statement and it must be a SELECT, and the prepared statement's
+// type must say SELECT too; anything else (COPY, ATTACH, SET, PRAGMA, CALL, EXPLAIN, several
+// statements) is refused before any of it runs. The warehouse must be opened read-only, external
+// access and extension loading are off, temporary files go to a private directory capped by
+// lim.Temp and removed afterwards, and the configuration is locked before the query.
+func (w *Warehouse) Query(ctx context.Context, q string, lim QueryLimits, emit func(rec []string) error) error {
+	if !w.ReadOnly {
+		return fmt.Errorf("query: warehouse must be opened read-only")
+	}
+	if lim.Memory == "" {
+		lim.Memory = DefaultQueryLimits.Memory
+	}
+	if lim.Temp == "" {
+		lim.Temp = DefaultQueryLimits.Temp
+	}
+	for _, v := range []string{lim.Memory, lim.Temp} {
+		if !sizeSyntax.MatchString(v) {
+			return fmt.Errorf("query: size %q: want a number and a unit such as 400MB or 4GiB", v)
 		}
 	}
-	if !blank {
-		n++
+	tmp, err := os.MkdirTemp("", "kapstat-sql-")
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
 	}
-	return n
+	defer os.RemoveAll(tmp)
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, s := range []string{
+		"SET memory_limit = " + sqlString(lim.Memory),
+		"SET temp_directory = " + sqlString(tmp),
+		"SET max_temp_directory_size = " + sqlString(lim.Temp),
+		"SET enable_external_access = false",
+		"SET autoload_known_extensions = false",
+		"SET autoinstall_known_extensions = false",
+		"SET lock_configuration = true",
+	} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+	}
+	if err := checkOneQuery(ctx, conn, q); err != nil {
+		return err
+	}
+	return conn.Raw(func(dc any) error {
+		st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("query: %s", firstLine(err.Error()))
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return fmt.Errorf("query: unexpected driver statement %T", st)
+		}
+		if t, err := ds.StatementType(); err != nil || t != duckdb.STATEMENT_TYPE_SELECT {
+			return fmt.Errorf("query: only a query (SELECT) may run, not this statement (type %d)", t)
+		}
+		rows, err := ds.QueryContext(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("query: %s", firstLine(err.Error()))
+		}
+		defer rows.Close()
+		cols := rows.Columns()
+		if err := emit(cols); err != nil {
+			return err
+		}
+		vals := make([]driver.Value, len(cols))
+		rec := make([]string, len(cols))
+		for {
+			if err := rows.Next(vals); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("query: %s", firstLine(err.Error()))
+			}
+			for i, v := range vals {
+				rec[i] = formatValue(v)
+			}
+			if err := emit(rec); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+// checkOneQuery parses q with DuckDB's parser: exactly one statement, and a SELECT (the only
+// kind json_serialize_sql serializes; DESCRIBE, SUMMARIZE, SHOW, VALUES and FROM-first queries
+// parse as SELECT too). Nothing is executed.
+func checkOneQuery(ctx context.Context, conn *sql.Conn, q string) error {
+	var js string
+	if err := conn.QueryRowContext(ctx, `SELECT json_serialize_sql(CAST(? AS VARCHAR))::VARCHAR`, q).Scan(&js); err != nil {
+		return fmt.Errorf("query: parse: %s", firstLine(err.Error()))
+	}
+	var parsed struct {
+		Error      bool              `json:"error"`
+		ErrorType  string            `json:"error_type"`
+		Message    string            `json:"error_message"`
+		Statements []json.RawMessage `json:"statements"`
+	}
+	if err := json.Unmarshal([]byte(js), &parsed); err != nil {
+		return fmt.Errorf("query: parse: %w", err)
+	}
+	switch {
+	case parsed.Error && parsed.ErrorType == "not implemented":
+		return fmt.Errorf("query: only a query (SELECT, DESCRIBE, SUMMARIZE, SHOW) may run: the text holds another kind of statement")
+	case parsed.Error:
+		return fmt.Errorf("query: %s", firstLine(parsed.Message))
+	case len(parsed.Statements) != 1:
+		return fmt.Errorf("query: give exactly one statement (found %d)", len(parsed.Statements))
+	}
+	return nil
+}
+
+func formatValue(v driver.Value) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.Format(time.RFC3339)
+	case []byte:
+		return string(x)
+	default:
+		return fmt.Sprint(x)
+	}
 }

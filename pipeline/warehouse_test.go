@@ -167,25 +167,3 @@ func TestRefuseForeignDuckDB(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
-
-func TestCountStatements(t *testing.T) {
-	for q, want := range map[string]int{
-		"SELECT 1":                      1,
-		"SELECT 1;":                     1,
-		"  SELECT 1 ;  \n":              1,
-		"SELECT 1; SELECT 2":            2,
-		"SELECT ';' AS semi":            1,
-		`SELECT 1 AS "a;b"`:             1,
-		"SELECT 1 -- ; DROP TABLE x\n":  1,
-		"SELECT 1 /* ; DROP TABLE x */": 1,
-		"SELECT 1; /* c */ ; ":          1,
-		"":                              0,
-		";;":                            0,
-		"CREATE TEMP TABLE t AS SELECT 1; SELECT * FROM t": 2,
-		"SELECT 'unterminated; DROP":                       1,
-	} {
-		if got := countStatements(q); got != want {
-			t.Errorf("countStatements(%q) = %d, want %d", q, got, want)
-		}
-	}
-}

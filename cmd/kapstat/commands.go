@@ -275,6 +275,8 @@ func writeFileAtomic(path string, b []byte) error {
 func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sql", "QUERY", stderr)
 	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	mem := fs.String("memory-limit", pipeline.DefaultQueryLimits.Memory, "DuckDB memory for the query; past it DuckDB spills to temporary files")
+	tmp := fs.String("temp-limit", pipeline.DefaultQueryLimits.Temp, "most temporary file space the query may use")
 	if done, err := parse(fs, args); done {
 		return err
 	}
@@ -286,17 +288,16 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer w.Close()
-	cols, rows, err := w.Query(ctx, fs.Arg(0))
-	if err != nil {
-		return err
-	}
+	// Rows are written as DuckDB hands them over: a large result is streamed, never held.
 	cw := csv.NewWriter(stdout)
-	cw.Write(cols)
-	for _, r := range rows {
-		cw.Write(r)
-	}
+	err = w.Query(ctx, fs.Arg(0), pipeline.QueryLimits{Memory: *mem, Temp: *tmp}, func(rec []string) error {
+		return cw.Write(rec)
+	})
 	cw.Flush()
-	return cw.Error()
+	if err == nil {
+		err = cw.Error()
+	}
+	return err
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
