@@ -251,13 +251,9 @@ func writeJSON(path string, v any, stdout io.Writer) error {
 }
 
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	// An ordinary file's mode, the user's umask applied (the analysis holds per-patient data).
+	tmp, err := pipeline.CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
 		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
