@@ -11,10 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -294,136 +294,223 @@ var keyColumns = map[Kind]string{
 	KindSessions:    "patient_id, day, session_type",
 }
 
-// load moves one staged file into the warehouse tables inside the caller's transaction,
-// classifying rows as accepted, duplicate or conflict (SPEC 3.3), and writes its accepted rows
-// as lake files under lakeDir ("" = no lake).
-func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, lakeDir string) error {
-	r := sf.report
-	table := string(r.Kind)
-	if r.Kind == KindAssessments {
+// Batches of staged files are loaded together, so that the number of statements a run
+// executes does not grow with its number of files (one statement set per file ran DuckDB out
+// of memory at about 1,200 small files): consecutive files of one kind, up to these bounds.
+const (
+	loadBatchFiles = 512
+	loadBatchRows  = 4 << 20
+)
+
+// batches groups the staged files into load batches (consecutive, one kind each).
+func batches(staged []*stagedFile) [][]*stagedFile {
+	var out [][]*stagedFile
+	var rows int64
+	for _, sf := range staged {
+		n := len(out)
+		if n == 0 || out[n-1][0].report.Kind != sf.report.Kind || len(out[n-1]) >= loadBatchFiles || rows+sf.report.RowsRead > loadBatchRows {
+			out = append(out, nil)
+			n++
+			rows = 0
+		}
+		out[n-1] = append(out[n-1], sf)
+		rows += sf.report.RowsRead
+	}
+	return out
+}
+
+// load moves a batch of staged files (of one kind) into the warehouse tables inside the
+// caller's transaction, classifying rows as accepted, duplicate or conflict (SPEC 3.3) file by
+// file in file order, as if each file were loaded after the ones before it, and writes their
+// accepted rows as lake files under lakeDir ("" = no lake).
+func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeDir string) error {
+	kind := batch[0].report.Kind
+	table := string(kind)
+	if kind == KindAssessments {
 		table = "assessment_rows" // the physical table behind the assessments view
 	}
-	key := keyColumns[r.Kind]
+	key := keyColumns[kind]
+	name := batch[0].report.Path
+	if len(batch) > 1 {
+		name = fmt.Sprintf("%s and %d more files", name, len(batch)-1)
+	}
 	exec := func(q string, args ...any) error {
 		t0 := time.Now()
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("load %s: %w", r.Path, err)
+			return fmt.Errorf("load %s: %w", name, err)
 		}
 		if tracing {
 			fmt.Fprintf(os.Stderr, "ingest:   %6.2f s  %.70s\n", time.Since(t0).Seconds(), strings.Join(strings.Fields(q), " "))
 		}
 		return nil
 	}
-	stgCols := "*"
-	if r.Kind == KindAssessments {
-		stgCols = "key_hash, " + stagedAssessmentColumns
+	// bf maps each staging file of the batch to its file id and path.
+	var vals, rowFiles, findFiles []string
+	for _, sf := range batch {
+		vals = append(vals, fmt.Sprintf("(%s, %s, %d, %s)", sqlString(sf.rows), sqlString(sf.findings), sf.fileID, sqlString(sf.report.Path)))
+		rowFiles = append(rowFiles, sqlString(sf.rows))
+		findFiles = append(findFiles, sqlString(sf.findings))
 	}
-	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
+	if err := exec(`CREATE OR REPLACE TEMP TABLE bf AS SELECT * FROM (VALUES ` + strings.Join(vals, ", ") + `) v(rows_file, findings_file, file_id, path)`); err != nil {
+		return err
+	}
+	rowsScan := `(SELECT file_id, * EXCLUDE (filename, file_id) FROM read_parquet([` + strings.Join(rowFiles, ", ") +
+		`], filename = true) JOIN (SELECT rows_file AS filename, file_id FROM bf) USING (filename))`
+	if len(batch) > 1 {
+		// Many small files: read them once into memory rather than once per statement.
+		if err := exec(`CREATE OR REPLACE TEMP TABLE stgp AS SELECT * FROM ` + rowsScan); err != nil {
+			return err
+		}
+		rowsScan = "stgp"
+	}
+	stgCols := "*"
+	if kind == KindAssessments {
+		stgCols = "file_id, key_hash, " + stagedAssessmentColumns
+	}
+	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM ` + rowsScan); err != nil {
 		return err
 	}
 	// cls: the status of every staged row that is not simply accepted. Only keys held by more
-	// than one row of this file (k) or already in the warehouse (e) can make a row a duplicate
-	// or a conflict; both sets are small next to the file, so the rows of the file are joined
-	// only against them. k is found among the rows whose key hash occurs more than once, an
-	// integer GROUP BY, then grouped on the key itself (a hash collision only adds rows to it). A key seen with more than one set of responses, in this file or
-	// against the warehouse, is a conflict for every row of this file holding it.
+	// than one row of the batch or already in the warehouse (e) can make a row a duplicate or a
+	// conflict; both sets are small next to the batch, so the batch is joined only against
+	// them. Repeated keys are found among the rows whose key hash occurs more than once, an
+	// integer GROUP BY, then grouped on the key itself (a hash collision only adds rows).
+	//
+	// Files are classified in file order, each as if loaded after the ones before: per key,
+	// g holds each file's rows (differ: different responses within the file, a conflict for all
+	// of them), and the row a file is compared with is the warehouse's (e) or else the first
+	// row of the earliest earlier file whose rows agree (that row is accepted, fg).
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
-		WITH k AS (SELECT ` + key + `, min(responses_hash) <> max(responses_hash) AS differ, min(source_line) AS first_line
-		           FROM stg SEMI JOIN (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1) USING (key_hash)
-		           GROUP BY ALL HAVING count(*) > 1),
+		WITH multi AS (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1),
+		     rk AS (SELECT ` + key + ` FROM stg SEMI JOIN multi USING (key_hash) GROUP BY ALL HAVING count(*) > 1),
 		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
 		                  any_value(source_line) AS line
 		           FROM ` + table + ` SEMI JOIN stg USING (` + key + `) GROUP BY ALL),
-		     s AS (SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN k USING (` + key + `)
-		           UNION ALL
-		           SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN e USING (` + key + `)
-		                  ANTI JOIN k USING (` + key + `))
-		SELECT s.source_line,
-		  CASE WHEN coalesce(k.differ, false) OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
-		       ELSE 'duplicate' END AS status,
-		  CASE WHEN k.differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
-		       WHEN e.hash IS NOT NULL AND e.hash <> s.responses_hash THEN 'differs from the warehouse row of file ' || e.file_id || ' line ' || e.line
+		     s AS (SELECT file_id, source_line, ` + key + `, responses_hash FROM stg SEMI JOIN
+		           (SELECT ` + key + ` FROM rk UNION SELECT ` + key + ` FROM e) USING (` + key + `)),
+		     g AS (SELECT ` + key + `, file_id, min(responses_hash) <> max(responses_hash) AS differ,
+		                  min(responses_hash) AS hash, min(source_line) AS first_line
+		           FROM s GROUP BY ALL),
+		     fg AS (SELECT ` + key + `, min(file_id) AS file_id, arg_min(hash, file_id) AS hash,
+		                   arg_min(first_line, file_id) AS line
+		            FROM g WHERE NOT differ GROUP BY ALL),
+		     c AS (SELECT s.file_id, s.source_line, s.responses_hash, g.differ, g.first_line,
+		                  coalesce(e.hash, CASE WHEN fg.file_id < s.file_id THEN fg.hash END) AS rep_hash,
+		                  CASE WHEN e.hash IS NOT NULL THEN e.file_id ELSE fg.file_id END AS rep_file,
+		                  CASE WHEN e.hash IS NOT NULL THEN e.line ELSE fg.line END AS rep_line
+		           FROM s JOIN g USING (` + key + `, file_id) LEFT JOIN e USING (` + key + `) LEFT JOIN fg USING (` + key + `))
+		SELECT file_id, source_line,
+		  CASE WHEN differ OR rep_hash <> responses_hash THEN 'conflict' ELSE 'duplicate' END AS status,
+		  CASE WHEN differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || first_line
+		       WHEN rep_hash <> responses_hash THEN 'differs from the warehouse row of file ' || rep_file || ' line ' || rep_line
 		  END AS detail
-		FROM s LEFT JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)
-		WHERE k.differ OR e.hash IS NOT NULL OR s.source_line <> k.first_line`); err != nil {
+		FROM c
+		WHERE differ OR rep_hash IS NOT NULL OR source_line <> first_line`); err != nil {
 		return err
 	}
 	// One select list for the warehouse table and the lake, in the table's column order.
 	var cols, insert string
-	if r.Kind == KindAssessments {
+	if kind == KindAssessments {
 		cols = `patient_id, clinic_id, instrument, day, ` + dateYearColumns + `, ` + itemList +
 			`, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e, provisional_ptsd`
 		// packed as staged: assessment_rows has the staging file's columns
-		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, %d, source_line, patient_id, clinic_id, instrument,
+		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, file_id, source_line, patient_id, clinic_id, instrument,
 			day, has_date, items, scores, band, responses_hash
-			FROM read_parquet(%s) ANTI JOIN cls USING (source_line)`, runID, sf.fileID, sqlString(sf.rows))
+			FROM %s ANTI JOIN cls USING (file_id, source_line)`, runID, rowsScan)
 	} else {
 		cols = `patient_id, clinic_id, day, ` + dateYearColumns + `, session_type, route, dose_mg, program, setting`
-		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, %d, source_line, %s, responses_hash
-			FROM stg ANTI JOIN cls USING (source_line)`, runID, sf.fileID, cols)
+		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, file_id, source_line, %s, responses_hash
+			FROM stg ANTI JOIN cls USING (file_id, source_line)`, runID, cols)
 	}
 	if err := exec(insert); err != nil {
 		return err
 	}
-	// The lake files of this file, Hive-partitioned, written from the staging rows (scanning
+	// The lake files of the batch, Hive-partitioned, written from the staging rows (scanning
 	// the rows just inserted, which this transaction has not committed, is slower) into the
-	// staging directory; Ingest moves them into the lake before the commit.
+	// staging directory, under file_part=<file id>/ so that each lake file holds one input
+	// file's rows (batches of one kind share the directory; their file ids differ, hence
+	// OVERWRITE_OR_IGNORE overwrites nothing); publishLake moves them into the lake, named
+	// part-<run>-<file>-<n>, after the commit.
 	if lakeDir != "" {
 		partition := "instrument, year"
-		if r.Kind == KindSessions {
+		if kind == KindSessions {
 			partition = "year"
 		}
-		out := filepath.Join(lakeDir, strconv.Itoa(sf.fileID), string(r.Kind))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		out := filepath.Join(lakeDir, string(kind))
+		if err := os.MkdirAll(lakeDir, 0o755); err != nil {
 			return err
 		}
-		if err := exec(fmt.Sprintf(`COPY (SELECT CAST(%d AS INTEGER) AS file_id, source_line, %s FROM stg ANTI JOIN cls USING (source_line))
-			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-%d-{i}', ROW_GROUP_SIZE 262144)`,
-			sf.fileID, cols, sqlString(out), partition, runID, sf.fileID)); err != nil {
+		if err := exec(fmt.Sprintf(`COPY (SELECT file_id AS file_part, CAST(file_id AS INTEGER) AS file_id, source_line, %s
+			FROM stg ANTI JOIN cls USING (file_id, source_line))
+			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (file_part, %s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144, OVERWRITE_OR_IGNORE true)`,
+			cols, sqlString(out), partition, runID)); err != nil {
 			return fmt.Errorf("write lake: %w", err)
 		}
 	}
 	var raw string
-	if r.Kind == KindAssessments {
+	if kind == KindAssessments {
 		raw = `concat_ws(',', patient_id, clinic_id, instrument, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, ` +
 			itemList + `, total_given)`
 	} else {
 		raw = `concat_ws(',', patient_id, clinic_id, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, session_type, route, dose_mg, program, setting)`
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
-		SELECT %d, %d, ?, source_line, NULL, 'conflict', detail, %s
-		FROM stg JOIN cls USING (source_line) WHERE status = 'conflict' ORDER BY source_line`, runID, sf.fileID, raw), r.Path); err != nil {
+		SELECT %d, file_id, path, source_line, NULL, 'conflict', detail, %s
+		FROM stg JOIN cls USING (file_id, source_line) JOIN bf USING (file_id) WHERE status = 'conflict' ORDER BY file_id, source_line`, runID, raw)); err != nil {
 		return err
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
-		SELECT %d, %d, ?, line, nullif(column_name, ''), reason, nullif(detail, ''), raw
-		FROM read_parquet(%s) ORDER BY line`, runID, sf.fileID, sqlString(sf.findings)), r.Path); err != nil {
+		SELECT %d, file_id, path, line, nullif(column_name, ''), reason, nullif(detail, ''), raw
+		FROM read_parquet([%s], filename = true) JOIN (SELECT findings_file AS filename, file_id, path FROM bf) USING (filename)
+		ORDER BY file_id, line`, runID, strings.Join(findFiles, ", "))); err != nil {
 		return err
 	}
-	var conflicts int64
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stg) - count(*), count(*) FILTER (status = 'duplicate'),
-		count(*) FILTER (status = 'conflict') FROM cls`).Scan(&r.Accepted, &r.Duplicates, &conflicts); err != nil {
-		return fmt.Errorf("load %s: %w", r.Path, err)
+	byID := map[int]*stagedFile{}
+	for _, sf := range batch {
+		byID[sf.fileID] = sf
+		sf.report.Accepted, sf.report.Duplicates = 0, 0
+		sf.report.Quarantined = sf.nFind
+		sf.report.Reasons = map[string]int64{}
 	}
-	r.Quarantined = sf.nFind + conflicts
-	if r.Accepted+r.Duplicates+r.Quarantined != r.RowsRead {
-		return fmt.Errorf("load %s: rows read %d != accepted %d + duplicates %d + quarantined %d",
-			r.Path, r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined)
+	rows, err := tx.QueryContext(ctx, `SELECT file_id, coalesce(sum(staged), 0), coalesce(sum(dup), 0), coalesce(sum(conf), 0) FROM (
+		SELECT file_id, count(*) AS staged, 0 AS dup, 0 AS conf FROM stg GROUP BY file_id
+		UNION ALL SELECT file_id, 0, count(*) FILTER (status = 'duplicate'), count(*) FILTER (status = 'conflict') FROM cls GROUP BY file_id)
+		GROUP BY file_id`)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", name, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT reason, count(*) FROM quarantine WHERE file_id = ? AND run_id = ? GROUP BY reason`, sf.fileID, runID)
+	for rows.Next() {
+		var id int
+		var staged, dup, conf int64
+		if err := rows.Scan(&id, &staged, &dup, &conf); err != nil {
+			rows.Close()
+			return err
+		}
+		r := byID[id].report
+		r.Accepted, r.Duplicates, r.Quarantined = staged-dup-conf, dup, r.Quarantined+conf
+	}
+	rows.Close()
+	rows, err = tx.QueryContext(ctx, `SELECT file_id, reason, count(*) FROM quarantine WHERE run_id = ? AND file_id IN (SELECT file_id FROM bf) GROUP BY ALL`, runID)
 	if err != nil {
 		return err
 	}
-	r.Reasons = map[string]int64{}
 	for rows.Next() {
+		var id int
 		var reason string
 		var n int64
-		rows.Scan(&reason, &n)
-		r.Reasons[reason] = n
+		rows.Scan(&id, &reason, &n)
+		byID[id].report.Reasons[reason] = n
 	}
 	rows.Close()
-	if r.Duplicates > 0 {
-		r.Reasons["duplicate"] = r.Duplicates
+	for _, sf := range batch {
+		r := sf.report
+		if r.Duplicates > 0 {
+			r.Reasons["duplicate"] = r.Duplicates
+		}
+		if r.Accepted+r.Duplicates+r.Quarantined != r.RowsRead {
+			return fmt.Errorf("load %s: rows read %d != accepted %d + duplicates %d + quarantined %d",
+				r.Path, r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined)
+		}
 	}
 	return nil
 }
@@ -543,8 +630,8 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	if w.Lake != "" {
 		lakeDir = filepath.Join(dir, "lake")
 	}
-	for _, sf := range staged {
-		if err := load(ctx, tx, sf, runID, lakeDir); err != nil {
+	for _, b := range batches(staged) {
+		if err := load(ctx, tx, b, runID, lakeDir); err != nil {
 			return nil, err
 		}
 	}
@@ -777,9 +864,11 @@ func checkOneOrigin(ctx context.Context, tx *sql.Tx, runID int) error {
 	return e
 }
 
-// publishLake renames the run's lake files, written by load under lakeDir/<file id>/ and
-// synced, into the lake, and syncs the directories they went into. It runs after the commit
-// (or, for a run that committed but stopped before, at the next writable open).
+// publishLake renames the run's lake files, written by load and synced, from the staging
+// directory lakeDir into the lake, and syncs the directories they went into:
+// lakeDir/<kind>/file_part=<file>/<partitions>/part-<run>-<i>.parquet becomes
+// <lake>/<kind>/<partitions>/part-<run>-<file>-<i>.parquet. It runs after the commit (or, for
+// a run that committed but stopped before, at the next writable open).
 func (w *Warehouse) publishLake(lakeDir string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(lakeDir, func(path string, d os.DirEntry, err error) error {
@@ -799,8 +888,14 @@ func (w *Warehouse) publishLake(lakeDir string) ([]string, error) {
 	dirs := map[string]bool{}
 	for _, f := range files {
 		rel, _ := filepath.Rel(lakeDir, f)
-		_, rel, _ = strings.Cut(filepath.ToSlash(rel), "/") // drop the file-id directory
-		dst := filepath.Join(w.Lake, filepath.FromSlash(rel))
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		file, ok := strings.CutPrefix(parts[min(1, len(parts)-1)], "file_part=")
+		m := stagedPart.FindStringSubmatch(parts[len(parts)-1])
+		if len(parts) < 3 || !ok || m == nil {
+			return moved, fmt.Errorf("write lake: unexpected staged lake file %s", f)
+		}
+		parts[len(parts)-1] = fmt.Sprintf("part-%s-%s-%s.parquet", m[1], file, m[2])
+		dst := filepath.Join(w.Lake, parts[0], filepath.Join(parts[2:]...))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return moved, err
 		}
@@ -819,6 +914,9 @@ func (w *Warehouse) publishLake(lakeDir string) ([]string, error) {
 	}
 	return moved, nil
 }
+
+// stagedPart is the name DuckDB gives a staged lake file: part-<run>-<i>.parquet.
+var stagedPart = regexp.MustCompile(`^part-(\d+)-(\d+)\.parquet$`)
 
 // syncTree makes every file and directory under dir durable (fsync), so that what a commit
 // refers to is on disk before the commit.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/kapstat/kapstat/pipeline"
@@ -83,7 +84,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 type ingestFlags struct {
 	db, lake, config, asOf, mapFile *string
-	json                            *bool
+	json, replace                   *bool
 }
 
 func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
@@ -91,6 +92,7 @@ func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
 	if withDB {
 		f.db = fs.String("db", "kapstat.duckdb", "warehouse file")
 		f.lake = fs.String("lake", "", "Parquet lake directory (default: lake/ beside the warehouse)")
+		f.replace = fs.Bool("replace", false, "load the files again even if ingested before, replacing every earlier load of the same content or path in the same transaction")
 	}
 	f.config = fs.String("config", "", "TOML file with definitions' parameters")
 	f.mapFile = fs.String("map", "", "mapping file (TOML) for inputs not in the canonical format")
@@ -105,6 +107,9 @@ func (f ingestFlags) options() (pipeline.IngestOptions, error) {
 		return pipeline.IngestOptions{}, err
 	}
 	opt := pipeline.IngestOptions{Config: cfg, Map: *f.mapFile}
+	if f.replace != nil {
+		opt.Replace = *f.replace
+	}
 	asOf, err := parseDate("as-of", *f.asOf)
 	if err != nil {
 		return opt, err
@@ -206,7 +211,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	w, err := pipeline.OpenWarehouse(ctx, *db, "", false)
+	// Writable (the analysis tables are written), but never created: a mistyped path is an error.
+	w, err := pipeline.Open(ctx, *db, pipeline.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -266,6 +272,38 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+func runRetract(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("retract", "RUN", stderr)
+	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	lake := fs.String("lake", "", "Parquet lake directory (default: lake/ beside the warehouse)")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: retract: give one run id (the run_id column of ingest_runs)", errUsage)
+	}
+	run, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || run <= 0 {
+		return fmt.Errorf("%w: retract: run %q: want a positive integer", errUsage, fs.Arg(0))
+	}
+	w, err := pipeline.Open(ctx, *db, pipeline.OpenOptions{Lake: *lake})
+	if err != nil {
+		return err
+	}
+	gone, err := w.Retract(ctx, run, time.Now())
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range gone {
+		fmt.Fprintf(stdout, "retracted run %d file %d: %s (%d rows read)\n", r.Run, r.File, r.Path, r.Rows)
+	}
+	fmt.Fprintln(stdout, "the analysis tables are those of the last analyze: run kapstat analyze to update them")
+	return nil
 }
 
 func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
