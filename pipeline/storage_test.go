@@ -201,8 +201,11 @@ func TestUncommittedRowsRemoved(t *testing.T) {
 		SELECT 2, 2, i + 2, 'ex-' || i, 'south', 20000 + i, 'dosing', 'kap', 'in_person' FROM range(21) t(i)`,
 		`INSERT INTO quarantine (run_id, file_id, file, line, reason) VALUES (2, 2, 's.csv', 30, 'conflict')`)
 	p.Close()
-	if _, err := OpenWarehouse(ctx, db, "", true); err == nil || !strings.Contains(err.Error(), "holds 22 rows of run 2, an ingest that never committed") {
+	if ro, err := OpenWarehouse(ctx, db, "", true); err == nil || !strings.Contains(err.Error(), "holds 22 rows of run 2, an ingest that never committed") {
 		t.Errorf("read-only open of a torn warehouse: %v", err)
+		if err == nil {
+			ro.Close()
+		}
 	}
 	w, err := OpenWarehouse(ctx, db, "", false)
 	if err != nil {
