@@ -5,7 +5,9 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -111,24 +113,66 @@ func LoadConfig(path string) (Config, error) {
 	return c, c.Validate()
 }
 
-// Validate rejects configurations under which the definitions make no sense.
+// MinSuppressBelow is the smallest suppression threshold allowed: the external edition shows
+// no count of 1 to 10 whatever the configuration says.
+const MinSuppressBelow = 11
+
+// maxDays bounds every day count of the configuration (ten years): day arithmetic stays far
+// inside 32 bits, and a longer window is a typo.
+const maxDays = 3650
+
+// Validate rejects configurations under which the definitions make no sense, naming the key
+// and the range it must be in.
 func (c Config) Validate() error {
-	if c.BaselineDays < 0 || c.AcuteDays <= 0 {
-		return fmt.Errorf("config: baseline_days must be >= 0 and acute_days > 0")
+	intIn := func(key string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("config: %s = %d: want %d..%d", key, v, lo, hi)
+		}
+		return nil
 	}
-	if c.ResponseFraction <= 0 || c.ResponseFraction >= 1 {
-		return fmt.Errorf("config: response_fraction must be in (0, 1)")
+	if math.IsNaN(c.ResponseFraction) || math.IsInf(c.ResponseFraction, 0) || c.ResponseFraction <= 0 || c.ResponseFraction >= 1 {
+		return fmt.Errorf("config: response_fraction = %v: want a number in (0, 1)", c.ResponseFraction)
 	}
-	if c.ClassSample < 0 || (c.ClassSample > 0 && c.ClassSample < 1000) {
-		return fmt.Errorf("config: class_sample must be 0 (all patients) or at least 1000")
+	checks := []error{
+		intIn("baseline_days", c.BaselineDays, 0, maxDays),
+		intIn("acute_days", c.AcuteDays, 1, maxDays),
+		intIn("max_classes", c.MaxClasses, 1, 6),
+		intIn("class_starts", c.ClassStarts, 1, 1000),
+		intIn("suppress_below", c.SuppressBelow, MinSuppressBelow, 1000),
 	}
-	if c.MaxClasses < 1 || c.MaxClasses > 6 {
-		return fmt.Errorf("config: max_classes must be 1..6")
+	if c.ClassSample != 0 {
+		checks = append(checks, intIn("class_sample", c.ClassSample, 1000, 1<<30))
 	}
-	for code, th := range c.Instruments {
-		in, _ := measures.Lookup(code)
-		if th.Cutoff < 0 || th.Cutoff > in.TotalMax || th.MaxMissing < 0 || th.MaxMissing >= in.Items {
-			return fmt.Errorf("config: instruments.%s: thresholds out of range", code)
+	for i, d := range c.RelapseDays {
+		checks = append(checks, intIn(fmt.Sprintf("relapse_days[%d]", i), d, 1, maxDays))
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	codes := make([]string, 0, len(c.Instruments))
+	for code := range c.Instruments {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	for _, code := range codes {
+		th := c.Instruments[code]
+		in, ok := measures.Lookup(code)
+		if !ok {
+			return fmt.Errorf("config: instruments.%s: unknown instrument", code)
+		}
+		key := "instruments." + code + "."
+		for _, err := range []error{
+			intIn(key+"cutoff", th.Cutoff, 0, in.TotalMax),
+			// remission: endpoint < remission, so 1 (a score of 0) up to the maximum total
+			intIn(key+"remission", th.Remission, 1, in.TotalMax),
+			intIn(key+"reliable_change", th.ReliableChange, 1, in.TotalMax),
+			intIn(key+"max_missing", th.MaxMissing, 0, in.Items-1),
+		} {
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -3,10 +3,21 @@ package pipeline
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // ExportColumn documents one column of the exported patient table.
@@ -80,12 +91,8 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 	}
 	if format == "parquet" {
 		p := filepath.Join(dir, "patients.parquet")
-		tmp := p + ".tmp"
-		if _, err := w.db.ExecContext(ctx, `COPY (`+q+`) TO `+sqlString(tmp)+` (FORMAT parquet, COMPRESSION zstd)`); err != nil {
+		if err := w.exportParquet(ctx, q, p); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			return nil, err
 		}
 		return append(out, p, dictPath), nil
 	}
@@ -96,13 +103,8 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 	defer rows.Close()
 	cols, _ := rows.Columns()
 	p := filepath.Join(dir, "patients.csv")
-	f, err := os.CreateTemp(dir, ".patients.csv.tmp-*")
+	f, err := CreateOutputTemp(dir, ".patients.csv.tmp-*")
 	if err != nil {
-		return nil, err
-	}
-	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
 		return nil, err
 	}
 	defer os.Remove(f.Name())
@@ -162,13 +164,8 @@ func CSVSafe(s string) string {
 }
 
 func writeCSVAtomic(path string, rows [][]string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
 		return err
 	}
 	defer os.Remove(f.Name())
@@ -182,4 +179,166 @@ func writeCSVAtomic(path string, rows [][]string) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// CreateOutputTemp creates a new file for an output in dir, named from pattern as
+// os.CreateTemp names it, but with the mode an ordinary file gets: 0666 less the user's umask
+// (os.CreateTemp makes 0600 files, and a fixed chmod such as 0644 would ignore the umask, which
+// matters for outputs holding patient-level data). The caller writes it, then renames it into
+// place.
+func CreateOutputTemp(dir, pattern string) (*os.File, error) {
+	prefix, suffix, _ := strings.Cut(pattern, "*")
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 36)+suffix)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("create temporary file in %s: too many name collisions", dir)
+}
+
+// exportParquet writes the rows of q to path (zstd, statistics on) through a temporary file
+// renamed into place. It is written here rather than by DuckDB's COPY, so that DuckDB keeps
+// external access off while it reads the warehouse.
+func (w *Warehouse) exportParquet(ctx context.Context, q, path string) error {
+	rows, err := w.db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return err
+	}
+	var fields []arrow.Field
+	for _, ct := range types {
+		var t arrow.DataType
+		switch ct.DatabaseTypeName() {
+		case "BOOLEAN":
+			t = arrow.FixedWidthTypes.Boolean
+		case "TINYINT", "SMALLINT", "INTEGER":
+			t = arrow.PrimitiveTypes.Int32
+		case "BIGINT":
+			t = arrow.PrimitiveTypes.Int64
+		case "FLOAT", "DOUBLE":
+			t = arrow.PrimitiveTypes.Float64
+		case "VARCHAR":
+			t = arrow.BinaryTypes.String
+		default:
+			return fmt.Errorf("column %s: type %s has no Parquet mapping here", ct.Name(), ct.DatabaseTypeName())
+		}
+		fields = append(fields, field(ct.Name(), t))
+	}
+	schema := arrow.NewSchema(fields, nil)
+	f, err := CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(256*1024), parquet.WithCreatedBy("kapstat "+Version))
+	fw, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		f.Close()
+		return err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		if rec.NumRows() == 0 {
+			return nil
+		}
+		return fw.WriteBuffered(rec)
+	}
+	vals := make([]any, len(fields))
+	ptrs := make([]any, len(fields))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			fw.Close()
+			return err
+		}
+		for i, v := range vals {
+			if err := appendValue(b.Field(i), v); err != nil {
+				fw.Close()
+				return fmt.Errorf("column %s: %w", fields[i].Name, err)
+			}
+		}
+		if n++; n%65536 == 0 {
+			if err := flush(); err != nil {
+				fw.Close()
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		fw.Close()
+		return err
+	}
+	if err := flush(); err != nil {
+		fw.Close()
+		return err
+	}
+	if err := fw.Close(); err != nil { // closes f too
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// appendValue appends a scanned DuckDB value to an Arrow builder of the column's type.
+func appendValue(b array.Builder, v any) error {
+	if v == nil {
+		b.AppendNull()
+		return nil
+	}
+	switch b := b.(type) {
+	case *array.BooleanBuilder:
+		x, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("value %T, want bool", v)
+		}
+		b.Append(x)
+	case *array.Int32Builder:
+		switch x := v.(type) {
+		case int8:
+			b.Append(int32(x))
+		case int16:
+			b.Append(int32(x))
+		case int32:
+			b.Append(x)
+		default:
+			return fmt.Errorf("value %T, want a 32-bit integer", v)
+		}
+	case *array.Int64Builder:
+		x, ok := v.(int64)
+		if !ok {
+			return fmt.Errorf("value %T, want int64", v)
+		}
+		b.Append(x)
+	case *array.Float64Builder:
+		switch x := v.(type) {
+		case float32:
+			b.Append(float64(x))
+		case float64:
+			b.Append(x)
+		default:
+			return fmt.Errorf("value %T, want a float", v)
+		}
+	case *array.StringBuilder:
+		x, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("value %T, want string", v)
+		}
+		b.Append(x)
+	default:
+		return fmt.Errorf("builder %T", b)
+	}
+	return nil
 }

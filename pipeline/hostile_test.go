@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -393,17 +394,18 @@ func TestHostileValues(t *testing.T) {
 // parquetFile writes a canonical assessments Parquet file of n rows with DuckDB.
 func parquetFile(t *testing.T, n int) string {
 	t.Helper()
-	w, err := OpenWarehouse(context.Background(), "", "", false)
+	// a plain DuckDB: a warehouse keeps external access off
+	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	defer db.Close()
 	p := filepath.Join(t.TempDir(), "good.parquet")
 	q := fmt.Sprintf(`COPY (SELECT 'p' || i AS patient_id, 'c1' AS clinic_id, 'PHQ9' AS instrument,
 		DATE '2026-01-01' + CAST(i %% 200 AS INTEGER) AS date, CAST(i %% 4 AS TINYINT) AS item_1, 1 AS item_2, 1 AS item_3,
 		1 AS item_4, 1 AS item_5, 1 AS item_6, 1 AS item_7, 1 AS item_8, 0 AS item_9
 		FROM range(%d) t(i)) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE 2048)`, n, p)
-	if _, err := w.DB().Exec(q); err != nil {
+	if _, err := db.Exec(q); err != nil {
 		t.Fatal(err)
 	}
 	return p

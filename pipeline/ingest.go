@@ -5,14 +5,16 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +39,10 @@ type IngestOptions struct {
 	Progress func(file string, rows, done, total int64)
 	// Now is the clock for ingest_runs timestamps (tests pass a fixed one). Nil means time.Now.
 	Now func() time.Time
+	// Replace loads each file again even when its content was ingested before, removing in the
+	// same transaction every earlier load of the same content or the same path (rows,
+	// quarantined rows, lake files; the removal is recorded in ingest_retractions).
+	Replace bool
 }
 
 func (o IngestOptions) asOf() time.Time {
@@ -288,147 +294,236 @@ var keyColumns = map[Kind]string{
 	KindSessions:    "patient_id, day, session_type",
 }
 
-// load moves one staged file into the warehouse tables inside the caller's transaction,
-// classifying rows as accepted, duplicate or conflict (SPEC 3.3), and writes its accepted rows
-// as lake files under lakeDir ("" = no lake).
-func load(ctx context.Context, tx *sql.Tx, sf *stagedFile, runID int, started time.Time, lakeDir string, opt IngestOptions) error {
-	r := sf.report
-	table := string(r.Kind)
-	if r.Kind == KindAssessments {
+// Batches of staged files are loaded together, so that the number of statements a run
+// executes does not grow with its number of files (one statement set per file ran DuckDB out
+// of memory at about 1,200 small files): consecutive files of one kind, up to these bounds.
+const (
+	loadBatchFiles = 512
+	loadBatchRows  = 4 << 20
+)
+
+// batches groups the staged files into load batches (consecutive, one kind each).
+func batches(staged []*stagedFile) [][]*stagedFile {
+	var out [][]*stagedFile
+	var rows int64
+	for _, sf := range staged {
+		n := len(out)
+		if n == 0 || out[n-1][0].report.Kind != sf.report.Kind || len(out[n-1]) >= loadBatchFiles || rows+sf.report.RowsRead > loadBatchRows {
+			out = append(out, nil)
+			n++
+			rows = 0
+		}
+		out[n-1] = append(out[n-1], sf)
+		rows += sf.report.RowsRead
+	}
+	return out
+}
+
+// load moves a batch of staged files (of one kind) into the warehouse tables inside the
+// caller's transaction, classifying rows as accepted, duplicate or conflict (SPEC 3.3) file by
+// file in file order, as if each file were loaded after the ones before it, and writes their
+// accepted rows as lake files under lakeDir ("" = no lake).
+func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeDir string) error {
+	kind := batch[0].report.Kind
+	table := string(kind)
+	if kind == KindAssessments {
 		table = "assessment_rows" // the physical table behind the assessments view
 	}
-	key := keyColumns[r.Kind]
+	key := keyColumns[kind]
+	name := batch[0].report.Path
+	if len(batch) > 1 {
+		name = fmt.Sprintf("%s and %d more files", name, len(batch)-1)
+	}
 	exec := func(q string, args ...any) error {
 		t0 := time.Now()
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("load %s: %w", r.Path, err)
+			return fmt.Errorf("load %s: %w", name, err)
 		}
 		if tracing {
 			fmt.Fprintf(os.Stderr, "ingest:   %6.2f s  %.70s\n", time.Since(t0).Seconds(), strings.Join(strings.Fields(q), " "))
 		}
 		return nil
 	}
-	stgCols := "*"
-	if r.Kind == KindAssessments {
-		stgCols = "key_hash, " + stagedAssessmentColumns
+	// bf maps each staging file of the batch to its file id and path.
+	var vals, rowFiles, findFiles []string
+	for _, sf := range batch {
+		vals = append(vals, fmt.Sprintf("(%s, %s, %d, %s)", sqlString(sf.rows), sqlString(sf.findings), sf.fileID, sqlString(sf.report.Path)))
+		rowFiles = append(rowFiles, sqlString(sf.rows))
+		findFiles = append(findFiles, sqlString(sf.findings))
 	}
-	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM read_parquet(` + sqlString(sf.rows) + `)`); err != nil {
+	if err := exec(`CREATE OR REPLACE TEMP TABLE bf AS SELECT * FROM (VALUES ` + strings.Join(vals, ", ") + `) v(rows_file, findings_file, file_id, path)`); err != nil {
+		return err
+	}
+	rowsScan := `(SELECT file_id, * EXCLUDE (filename, file_id) FROM read_parquet([` + strings.Join(rowFiles, ", ") +
+		`], filename = true) JOIN (SELECT rows_file AS filename, file_id FROM bf) USING (filename))`
+	if len(batch) > 1 {
+		// Many small files: read them once into memory rather than once per statement.
+		if err := exec(`CREATE OR REPLACE TEMP TABLE stgp AS SELECT * FROM ` + rowsScan); err != nil {
+			return err
+		}
+		rowsScan = "stgp"
+	}
+	stgCols := "*"
+	if kind == KindAssessments {
+		stgCols = "file_id, key_hash, " + stagedAssessmentColumns
+	}
+	if err := exec(`CREATE OR REPLACE TEMP VIEW stg AS SELECT ` + stgCols + ` FROM ` + rowsScan); err != nil {
 		return err
 	}
 	// cls: the status of every staged row that is not simply accepted. Only keys held by more
-	// than one row of this file (k) or already in the warehouse (e) can make a row a duplicate
-	// or a conflict; both sets are small next to the file, so the rows of the file are joined
-	// only against them. k is found among the rows whose key hash occurs more than once, an
-	// integer GROUP BY, then grouped on the key itself (a hash collision only adds rows to it). A key seen with more than one set of responses, in this file or
-	// against the warehouse, is a conflict for every row of this file holding it.
+	// than one row of the batch or already in the warehouse (e) can make a row a duplicate or a
+	// conflict; both sets are small next to the batch, so the batch is joined only against
+	// them. Repeated keys are found among the rows whose key hash occurs more than once, an
+	// integer GROUP BY, then grouped on the key itself (a hash collision only adds rows).
+	//
+	// Files are classified in file order, each as if loaded after the ones before: per key,
+	// g holds each file's rows (differ: different responses within the file, a conflict for all
+	// of them), and the row a file is compared with is the warehouse's (e) or else the first
+	// row of the earliest earlier file whose rows agree (that row is accepted, fg).
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
-		WITH k AS (SELECT ` + key + `, min(responses_hash) <> max(responses_hash) AS differ, min(source_line) AS first_line
-		           FROM stg SEMI JOIN (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1) USING (key_hash)
-		           GROUP BY ALL HAVING count(*) > 1),
+		WITH multi AS (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1),
+		     rk AS (SELECT ` + key + ` FROM stg SEMI JOIN multi USING (key_hash) GROUP BY ALL HAVING count(*) > 1),
 		     e AS (SELECT ` + key + `, any_value(responses_hash) AS hash, any_value(file_id) AS file_id,
 		                  any_value(source_line) AS line
 		           FROM ` + table + ` SEMI JOIN stg USING (` + key + `) GROUP BY ALL),
-		     s AS (SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN k USING (` + key + `)
-		           UNION ALL
-		           SELECT source_line, ` + key + `, responses_hash FROM stg SEMI JOIN e USING (` + key + `)
-		                  ANTI JOIN k USING (` + key + `))
-		SELECT s.source_line,
-		  CASE WHEN coalesce(k.differ, false) OR (e.hash IS NOT NULL AND e.hash <> s.responses_hash) THEN 'conflict'
-		       ELSE 'duplicate' END AS status,
-		  CASE WHEN k.differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || k.first_line
-		       WHEN e.hash IS NOT NULL AND e.hash <> s.responses_hash THEN 'differs from the warehouse row of file ' || e.file_id || ' line ' || e.line
+		     s AS (SELECT file_id, source_line, ` + key + `, responses_hash FROM stg SEMI JOIN
+		           (SELECT ` + key + ` FROM rk UNION SELECT ` + key + ` FROM e) USING (` + key + `)),
+		     g AS (SELECT ` + key + `, file_id, min(responses_hash) <> max(responses_hash) AS differ,
+		                  min(responses_hash) AS hash, min(source_line) AS first_line
+		           FROM s GROUP BY ALL),
+		     fg AS (SELECT ` + key + `, min(file_id) AS file_id, arg_min(hash, file_id) AS hash,
+		                   arg_min(first_line, file_id) AS line
+		            FROM g WHERE NOT differ GROUP BY ALL),
+		     c AS (SELECT s.file_id, s.source_line, s.responses_hash, g.differ, g.first_line,
+		                  coalesce(e.hash, CASE WHEN fg.file_id < s.file_id THEN fg.hash END) AS rep_hash,
+		                  CASE WHEN e.hash IS NOT NULL THEN e.file_id ELSE fg.file_id END AS rep_file,
+		                  CASE WHEN e.hash IS NOT NULL THEN e.line ELSE fg.line END AS rep_line
+		           FROM s JOIN g USING (` + key + `, file_id) LEFT JOIN e USING (` + key + `) LEFT JOIN fg USING (` + key + `))
+		SELECT file_id, source_line,
+		  CASE WHEN differ OR rep_hash <> responses_hash THEN 'conflict' ELSE 'duplicate' END AS status,
+		  CASE WHEN differ THEN 'rows of this file share ` + key + ` but differ; first at line ' || first_line
+		       WHEN rep_hash <> responses_hash THEN 'differs from the warehouse row of file ' || rep_file || ' line ' || rep_line
 		  END AS detail
-		FROM s LEFT JOIN k USING (` + key + `) LEFT JOIN e USING (` + key + `)
-		WHERE k.differ OR e.hash IS NOT NULL OR s.source_line <> k.first_line`); err != nil {
+		FROM c
+		WHERE differ OR rep_hash IS NOT NULL OR source_line <> first_line`); err != nil {
 		return err
 	}
 	// One select list for the warehouse table and the lake, in the table's column order.
 	var cols, insert string
-	if r.Kind == KindAssessments {
+	if kind == KindAssessments {
 		cols = `patient_id, clinic_id, instrument, day, ` + dateYearColumns + `, ` + itemList +
 			`, total_given, total, prorated, answered, band, safety_flag, cluster_b, cluster_c, cluster_d, cluster_e, provisional_ptsd`
 		// packed as staged: assessment_rows has the staging file's columns
-		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, %d, source_line, patient_id, clinic_id, instrument,
+		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, file_id, source_line, patient_id, clinic_id, instrument,
 			day, has_date, items, scores, band, responses_hash
-			FROM read_parquet(%s) ANTI JOIN cls USING (source_line)`, runID, sf.fileID, sqlString(sf.rows))
+			FROM %s ANTI JOIN cls USING (file_id, source_line)`, runID, rowsScan)
 	} else {
 		cols = `patient_id, clinic_id, day, ` + dateYearColumns + `, session_type, route, dose_mg, program, setting`
-		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, %d, source_line, %s, responses_hash
-			FROM stg ANTI JOIN cls USING (source_line)`, runID, sf.fileID, cols)
+		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, file_id, source_line, %s, responses_hash
+			FROM stg ANTI JOIN cls USING (file_id, source_line)`, runID, cols)
 	}
 	if err := exec(insert); err != nil {
 		return err
 	}
-	// The lake files of this file, Hive-partitioned, written from the staging rows (scanning
+	// The lake files of the batch, Hive-partitioned, written from the staging rows (scanning
 	// the rows just inserted, which this transaction has not committed, is slower) into the
-	// staging directory; Ingest moves them into the lake before the commit.
+	// staging directory, under file_part=<file id>/ so that each lake file holds one input
+	// file's rows (batches of one kind share the directory; their file ids differ, hence
+	// OVERWRITE_OR_IGNORE overwrites nothing); publishLake moves them into the lake, named
+	// part-<run>-<file>-<n>, after the commit.
 	if lakeDir != "" {
 		partition := "instrument, year"
-		if r.Kind == KindSessions {
+		if kind == KindSessions {
 			partition = "year"
 		}
-		out := filepath.Join(lakeDir, strconv.Itoa(sf.fileID), string(r.Kind))
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		out := filepath.Join(lakeDir, string(kind))
+		if err := os.MkdirAll(lakeDir, 0o755); err != nil {
 			return err
 		}
-		if err := exec(fmt.Sprintf(`COPY (SELECT CAST(%d AS INTEGER) AS file_id, source_line, %s FROM stg ANTI JOIN cls USING (source_line))
-			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (%s), FILENAME_PATTERN 'part-%d-%d-{i}', ROW_GROUP_SIZE 262144)`,
-			sf.fileID, cols, sqlString(out), partition, runID, sf.fileID)); err != nil {
+		if err := exec(fmt.Sprintf(`COPY (SELECT file_id AS file_part, CAST(file_id AS INTEGER) AS file_id, source_line, %s
+			FROM stg ANTI JOIN cls USING (file_id, source_line))
+			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (file_part, %s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144, OVERWRITE_OR_IGNORE true)`,
+			cols, sqlString(out), partition, runID)); err != nil {
 			return fmt.Errorf("write lake: %w", err)
 		}
 	}
 	var raw string
-	if r.Kind == KindAssessments {
+	if kind == KindAssessments {
 		raw = `concat_ws(',', patient_id, clinic_id, instrument, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, ` +
 			itemList + `, total_given)`
 	} else {
 		raw = `concat_ws(',', patient_id, clinic_id, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, session_type, route, dose_mg, program, setting)`
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
-		SELECT %d, %d, ?, source_line, NULL, 'conflict', detail, %s
-		FROM stg JOIN cls USING (source_line) WHERE status = 'conflict' ORDER BY source_line`, runID, sf.fileID, raw), r.Path); err != nil {
+		SELECT %d, file_id, path, source_line, NULL, 'conflict', detail, %s
+		FROM stg JOIN cls USING (file_id, source_line) JOIN bf USING (file_id) WHERE status = 'conflict' ORDER BY file_id, source_line`, runID, raw)); err != nil {
 		return err
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
-		SELECT %d, %d, ?, line, nullif(column_name, ''), reason, nullif(detail, ''), raw
-		FROM read_parquet(%s) ORDER BY line`, runID, sf.fileID, sqlString(sf.findings)), r.Path); err != nil {
+		SELECT %d, file_id, path, line, nullif(column_name, ''), reason, nullif(detail, ''), raw
+		FROM read_parquet([%s], filename = true) JOIN (SELECT findings_file AS filename, file_id, path FROM bf) USING (filename)
+		ORDER BY file_id, line`, runID, strings.Join(findFiles, ", "))); err != nil {
 		return err
 	}
-	var conflicts int64
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM stg) - count(*), count(*) FILTER (status = 'duplicate'),
-		count(*) FILTER (status = 'conflict') FROM cls`).Scan(&r.Accepted, &r.Duplicates, &conflicts); err != nil {
-		return fmt.Errorf("load %s: %w", r.Path, err)
+	byID := map[int]*stagedFile{}
+	for _, sf := range batch {
+		byID[sf.fileID] = sf
+		sf.report.Accepted, sf.report.Duplicates = 0, 0
+		sf.report.Quarantined = sf.nFind
+		sf.report.Reasons = map[string]int64{}
 	}
-	r.Quarantined = sf.nFind + conflicts
-	if r.Accepted+r.Duplicates+r.Quarantined != r.RowsRead {
-		return fmt.Errorf("load %s: rows read %d != accepted %d + duplicates %d + quarantined %d",
-			r.Path, r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined)
+	rows, err := tx.QueryContext(ctx, `SELECT file_id, coalesce(sum(staged), 0), coalesce(sum(dup), 0), coalesce(sum(conf), 0) FROM (
+		SELECT file_id, count(*) AS staged, 0 AS dup, 0 AS conf FROM stg GROUP BY file_id
+		UNION ALL SELECT file_id, 0, count(*) FILTER (status = 'duplicate'), count(*) FILTER (status = 'conflict') FROM cls GROUP BY file_id)
+		GROUP BY file_id`)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", name, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT reason, count(*) FROM quarantine WHERE file_id = ? AND run_id = ? GROUP BY reason`, sf.fileID, runID)
+	for rows.Next() {
+		var id int
+		var staged, dup, conf int64
+		if err := rows.Scan(&id, &staged, &dup, &conf); err != nil {
+			rows.Close()
+			return err
+		}
+		r := byID[id].report
+		r.Accepted, r.Duplicates, r.Quarantined = staged-dup-conf, dup, r.Quarantined+conf
+	}
+	rows.Close()
+	rows, err = tx.QueryContext(ctx, `SELECT file_id, reason, count(*) FROM quarantine WHERE run_id = ? AND file_id IN (SELECT file_id FROM bf) GROUP BY ALL`, runID)
 	if err != nil {
 		return err
 	}
-	r.Reasons = map[string]int64{}
 	for rows.Next() {
+		var id int
 		var reason string
 		var n int64
-		rows.Scan(&reason, &n)
-		r.Reasons[reason] = n
+		rows.Scan(&id, &reason, &n)
+		byID[id].report.Reasons[reason] = n
 	}
 	rows.Close()
-	if r.Duplicates > 0 {
-		r.Reasons["duplicate"] = r.Duplicates
+	for _, sf := range batch {
+		r := sf.report
+		if r.Duplicates > 0 {
+			r.Reasons["duplicate"] = r.Duplicates
+		}
+		if r.Accepted+r.Duplicates+r.Quarantined != r.RowsRead {
+			return fmt.Errorf("load %s: rows read %d != accepted %d + duplicates %d + quarantined %d",
+				r.Path, r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined)
+		}
 	}
-	return exec(`INSERT INTO ingest_runs (run_id, file_id, path, sha256, kind, rows_read, accepted, duplicates, quarantined,
-		kapstat_version, started_at, finished_at, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DATE))`,
-		runID, sf.fileID, r.Path, r.SHA256, string(r.Kind), r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined,
-		Version, started.UTC(), opt.now().UTC(), opt.asOf().Format("2006-01-02"))
+	return nil
 }
 
 // Ingest validates, scores and loads files into the warehouse and the lake, atomically: all
-// files of the call commit together or not at all, and the lake files of a run that did not
-// commit are removed the next time the warehouse is opened. A file whose content was
-// ingested before is skipped and reported so.
+// files of the call commit together or not at all. A file whose content was ingested before is
+// skipped and reported so, unless opt.Replace is set.
+//
+// The run becomes visible through its ingest_runs rows, written last in the transaction: a
+// writable open removes rows of loads that are not in ingest_runs. Lake files are written to a
+// hidden staging directory in the lake and synced before the commit, and renamed into place
+// after it; the next writable open finishes the renaming for a run that committed and removes
+// the files of one that did not.
 func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOptions) ([]*FileReport, error) {
 	if w.ReadOnly {
 		return nil, fmt.Errorf("ingest: warehouse opened read-only")
@@ -446,18 +541,32 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	if _, err := w.db.ExecContext(ctx, "SET memory_limit = '320MB'"); err != nil {
 		return nil, err
 	}
+	// Run and file ids are never given out twice, retracted ones included.
 	var runID, fileID int
-	if err := w.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1, coalesce(max(file_id), 0) FROM ingest_runs`).Scan(&runID, &fileID); err != nil {
+	if err := w.db.QueryRowContext(ctx, `SELECT greatest(coalesce(max(run_id), 0), (SELECT coalesce(max(run_id), 0) FROM ingest_retractions)) + 1,
+		greatest(coalesce(max(file_id), 0), (SELECT coalesce(max(file_id), 0) FROM ingest_retractions)) FROM ingest_runs`).Scan(&runID, &fileID); err != nil {
 		return nil, err
 	}
 	stagingRoot := w.Lake
+	if stagingRoot == "" {
+		stagingRoot = w.staging
+	}
 	if stagingRoot == "" {
 		stagingRoot = os.TempDir()
 	}
 	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(stagingRoot, fmt.Sprintf(".staging-%d-", runID))
+	if w.Lake != "" {
+		loads, runs, err := w.committedLoads(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.claimLake(loads, runs); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp(stagingRoot, fmt.Sprintf("%s%d-", w.stagingPrefix(), runID))
 	if err != nil {
 		return nil, err
 	}
@@ -476,12 +585,12 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		var prevPath string
 		err = w.db.QueryRowContext(ctx, `SELECT run_id, path FROM ingest_runs WHERE sha256 = ? ORDER BY run_id LIMIT 1`, sum).Scan(&prevRun, &prevPath)
 		switch {
-		case err == nil:
-			rep.Skipped, rep.SkipReason = true, fmt.Sprintf("same content already ingested in run %d (%s)", prevRun, prevPath)
-		case err != sql.ErrNoRows:
-			return nil, err
 		case seen[sum] != "":
 			rep.Skipped, rep.SkipReason = true, "same content as "+seen[sum]+" in this run"
+		case err == nil && !opt.Replace:
+			rep.Skipped, rep.SkipReason = true, fmt.Sprintf("same content already ingested in run %d (%s)", prevRun, prevPath)
+		case err != nil && err != sql.ErrNoRows:
+			return nil, err
 		}
 		reports = append(reports, rep)
 		if rep.Skipped {
@@ -511,44 +620,259 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		return nil, err
 	}
 	defer tx.Rollback()
+	var replaced map[loadKey]bool
+	if opt.Replace {
+		if replaced, err = retractLoads(ctx, tx, staged, runID, opt.now()); err != nil {
+			return nil, err
+		}
+	}
 	lakeDir := ""
 	if w.Lake != "" {
 		lakeDir = filepath.Join(dir, "lake")
 	}
-	for _, sf := range staged {
-		if err := load(ctx, tx, sf, runID, started, lakeDir, opt); err != nil {
+	for _, b := range batches(staged) {
+		if err := load(ctx, tx, b, runID, lakeDir); err != nil {
 			return nil, err
 		}
 	}
+	if err := insertRuns(ctx, tx, staged, runID, started, opt); err != nil {
+		return nil, err
+	}
+	if err := checkOneOrigin(ctx, tx, runID); err != nil {
+		return nil, err
+	}
 	checkpoint("loaded")
 	tracePhase(t0, "loaded")
-	var moved []string
-	if w.Lake != "" {
-		moved, err = w.moveLake(lakeDir)
-		if err != nil {
-			return nil, err
+	if lakeDir != "" {
+		if err := syncTree(lakeDir); err != nil {
+			return nil, fmt.Errorf("write lake: %w", err)
 		}
 	}
 	checkpoint("lake-written")
 	tracePhase(t0, "lake written")
 	if err := tx.Commit(); err != nil {
-		for _, p := range moved {
-			os.Remove(p)
-		}
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}
 	checkpoint("committed")
 	tracePhase(t0, "committed")
+	if lakeDir != "" {
+		// Committed: the run's lake files go into place; should this stop half-way, the next
+		// writable open finishes it (cleanLake).
+		if _, err := w.publishLake(lakeDir); err != nil {
+			return reports, fmt.Errorf("ingest committed, but moving its lake files failed (the next ingest or analyze finishes it): %w", err)
+		}
+		if err := w.removeLakeFiles(replaced); err != nil {
+			return reports, fmt.Errorf("ingest committed, but removing replaced lake files failed (the next ingest or analyze finishes it): %w", err)
+		}
+	}
 	return reports, nil
 }
 
-// moveLake renames the run's lake files, written by load under lakeDir/<file id>/, into the lake. It runs
-// inside the transaction, before the commit: files of a run that then fails are removed by
-// cleanLake.
-func (w *Warehouse) moveLake(lakeDir string) ([]string, error) {
+// insertRuns records the run's files in ingest_runs: the last rows the transaction writes,
+// which make the run visible (a load not in ingest_runs is removed at the next writable open).
+func insertRuns(ctx context.Context, tx *sql.Tx, staged []*stagedFile, runID int, started time.Time, opt IngestOptions) error {
+	for _, sf := range staged {
+		r := sf.report
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_runs (run_id, file_id, path, sha256, kind, rows_read, accepted, duplicates, quarantined,
+			kapstat_version, started_at, finished_at, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS DATE))`,
+			runID, sf.fileID, r.Path, r.SHA256, string(r.Kind), r.RowsRead, r.Accepted, r.Duplicates, r.Quarantined,
+			Version, started.UTC(), opt.now().UTC(), opt.asOf().Format("2006-01-02")); err != nil {
+			return fmt.Errorf("load %s: %w", r.Path, err)
+		}
+	}
+	return nil
+}
+
+// retractLoads removes, inside the ingest's transaction, every earlier load of the staged
+// files' content or paths, recording each in ingest_retractions. It returns the loads removed,
+// whose lake files go after the commit.
+func retractLoads(ctx context.Context, tx *sql.Tx, staged []*stagedFile, runID int, now time.Time) (map[loadKey]bool, error) {
+	out := map[loadKey]bool{}
+	for _, sf := range staged {
+		rows, err := tx.QueryContext(ctx, `SELECT run_id, file_id FROM ingest_runs WHERE sha256 = ? OR path = ?`, sf.report.SHA256, sf.report.Path)
+		if err != nil {
+			return nil, err
+		}
+		var keys []loadKey
+		for rows.Next() {
+			var k loadKey
+			rows.Scan(&k.run, &k.file)
+			keys = append(keys, k)
+		}
+		rows.Close()
+		for _, k := range keys {
+			if err := retractLoad(ctx, tx, k, now, fmt.Sprintf("replaced by run %d file %d (%s)", runID, sf.fileID, sf.report.Path)); err != nil {
+				return nil, err
+			}
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
+// retractLoad removes one file's load from every table, recording it in ingest_retractions.
+func retractLoad(ctx context.Context, tx *sql.Tx, k loadKey, now time.Time, reason string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_retractions SELECT run_id, file_id, path, sha256, kind, rows_read, accepted, ?, ?
+		FROM ingest_runs WHERE run_id = ? AND file_id = ?`, now.UTC(), reason, k.run, k.file); err != nil {
+		return fmt.Errorf("retract run %d file %d: %w", k.run, k.file, err)
+	}
+	for _, t := range []string{"assessment_rows", "sessions", "quarantine", "ingest_runs"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE run_id = ? AND file_id = ?`, k.run, k.file); err != nil {
+			return fmt.Errorf("retract run %d file %d: %w", k.run, k.file, err)
+		}
+	}
+	return nil
+}
+
+// Retraction is one file's load removed by Retract.
+type Retraction struct {
+	Run, File int
+	Path      string
+	Rows      int64
+}
+
+// Retract removes an ingest run from the warehouse and the lake atomically (one transaction;
+// lake files after the commit, or at the next writable open). Its files can then be ingested
+// again. The removal is recorded in ingest_retractions; the analysis tables keep what the last
+// analyze wrote until analyze runs again.
+func (w *Warehouse) Retract(ctx context.Context, runID int, now time.Time) ([]Retraction, error) {
+	if w.ReadOnly {
+		return nil, fmt.Errorf("retract: warehouse opened read-only")
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT file_id, path, rows_read FROM ingest_runs WHERE run_id = ? ORDER BY file_id`, runID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Retraction
+	for rows.Next() {
+		r := Retraction{Run: runID}
+		rows.Scan(&r.File, &r.Path, &r.Rows)
+		out = append(out, r)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		var last int
+		tx.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) FROM ingest_runs`).Scan(&last)
+		return nil, fmt.Errorf("retract: %s has no run %d (runs go up to %d; kapstat sql --db %s \"SELECT * FROM ingest_runs\" lists them)", w.Path, runID, last, w.Path)
+	}
+	keys := map[loadKey]bool{}
+	for _, r := range out {
+		k := loadKey{runID, r.File}
+		if err := retractLoad(ctx, tx, k, now, "retracted"); err != nil {
+			return nil, err
+		}
+		keys[k] = true
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("retract: commit: %w", err)
+	}
+	if w.Lake != "" {
+		if err := w.removeLakeFiles(keys); err != nil {
+			return out, fmt.Errorf("retract committed, but removing its lake files failed (the next ingest or analyze finishes it): %w", err)
+		}
+	}
+	return out, nil
+}
+
+// removeLakeFiles removes the lake files of the given loads.
+func (w *Warehouse) removeLakeFiles(keys map[loadKey]bool) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(w.Lake); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return filepath.WalkDir(w.Lake, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != w.Lake && strings.HasPrefix(d.Name(), ".staging-") {
+			return filepath.SkipDir
+		}
+		if k, ok := partKey(d.Name()); ok && !d.IsDir() && keys[k] {
+			return os.Remove(p)
+		}
+		return nil
+	})
+}
+
+// MixedOriginError refuses a run that would give a patient both dated rows and rows with day
+// offsets (SPEC 3.1: one origin per patient, in every file and every run).
+type MixedOriginError struct {
+	Patient string
+	// Dated and Offsets are the files holding the patient's dated rows and day-offset rows;
+	// files of earlier runs are followed by "(run N)".
+	Dated, Offsets []string
+	// Others is the number of further patients in the same case.
+	Others int
+}
+
+func (e *MixedOriginError) Error() string {
+	more := ""
+	if e.Others > 0 {
+		more = fmt.Sprintf(" (and %d more patients)", e.Others)
+	}
+	return fmt.Sprintf("patient %q has rows with dates (%s) and rows with day offsets (%s)%s: all of a patient's rows must use one origin, dates or day offsets; nothing of this run was loaded",
+		e.Patient, strings.Join(e.Dated, ", "), strings.Join(e.Offsets, ", "), more)
+}
+
+// checkOneOrigin refuses the run (inside its transaction, after its rows and ingest_runs rows
+// are inserted) when a
+// patient of the run has dated and day-offset rows, within the run or against the warehouse.
+func checkOneOrigin(ctx context.Context, tx *sql.Tx, runID int) error {
+	const rowsOf = `SELECT patient_id, has_date, run_id, file_id FROM assessment_rows
+		UNION ALL SELECT patient_id, date IS NOT NULL, run_id, file_id FROM sessions`
+	var patient string
+	var others int
+	err := tx.QueryRowContext(ctx, `WITH r AS (SELECT DISTINCT patient_id, has_date FROM (`+rowsOf+`) WHERE run_id = ?),
+		mixed AS (SELECT DISTINCT patient_id FROM (`+rowsOf+`) a SEMI JOIN r ON a.patient_id = r.patient_id AND a.has_date <> r.has_date)
+		SELECT patient_id, count(*) OVER () - 1 FROM mixed ORDER BY patient_id LIMIT 1`, runID).Scan(&patient, &others)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check origins: %w", err)
+	}
+	e := &MixedOriginError{Patient: patient, Others: others}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT has_date, run_id, path
+		FROM (`+rowsOf+`) JOIN ingest_runs USING (run_id, file_id) WHERE patient_id = ? ORDER BY ALL`, patient)
+	if err != nil {
+		return fmt.Errorf("check origins: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dated bool
+		var run int
+		var path string
+		if err := rows.Scan(&dated, &run, &path); err != nil {
+			return err
+		}
+		if run != runID {
+			path += fmt.Sprintf(" (run %d)", run)
+		}
+		if dated {
+			e.Dated = append(e.Dated, path)
+		} else {
+			e.Offsets = append(e.Offsets, path)
+		}
+	}
+	return e
+}
+
+// publishLake renames the run's lake files, written by load and synced, from the staging
+// directory lakeDir into the lake, and syncs the directories they went into:
+// lakeDir/<kind>/file_part=<file>/<partitions>/part-<run>-<i>.parquet becomes
+// <lake>/<kind>/<partitions>/part-<run>-<file>-<i>.parquet. It runs after the commit (or, for
+// a run that committed but stopped before, at the next writable open).
+func (w *Warehouse) publishLake(lakeDir string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(lakeDir, func(path string, d os.DirEntry, err error) error {
-		if os.IsNotExist(err) && path == lakeDir {
+		if errors.Is(err, fs.ErrNotExist) && path == lakeDir {
 			return filepath.SkipDir // no accepted rows at all
 		}
 		if err == nil && !d.IsDir() {
@@ -561,10 +885,17 @@ func (w *Warehouse) moveLake(lakeDir string) ([]string, error) {
 	}
 	sort.Strings(files)
 	var moved []string
+	dirs := map[string]bool{}
 	for _, f := range files {
 		rel, _ := filepath.Rel(lakeDir, f)
-		_, rel, _ = strings.Cut(filepath.ToSlash(rel), "/") // drop the file-id directory
-		dst := filepath.Join(w.Lake, filepath.FromSlash(rel))
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		file, ok := strings.CutPrefix(parts[min(1, len(parts)-1)], "file_part=")
+		m := stagedPart.FindStringSubmatch(parts[len(parts)-1])
+		if len(parts) < 3 || !ok || m == nil {
+			return moved, fmt.Errorf("write lake: unexpected staged lake file %s", f)
+		}
+		parts[len(parts)-1] = fmt.Sprintf("part-%s-%s-%s.parquet", m[1], file, m[2])
+		dst := filepath.Join(w.Lake, parts[0], filepath.Join(parts[2:]...))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return moved, err
 		}
@@ -572,25 +903,108 @@ func (w *Warehouse) moveLake(lakeDir string) ([]string, error) {
 			return moved, fmt.Errorf("write lake: %w", err)
 		}
 		moved = append(moved, dst)
+		for d := filepath.Dir(dst); len(d) >= len(w.Lake); d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return moved, fmt.Errorf("write lake: %w", err)
+		}
 	}
 	return moved, nil
 }
 
+// stagedPart is the name DuckDB gives a staged lake file: part-<run>-<i>.parquet.
+var stagedPart = regexp.MustCompile(`^part-(\d+)-(\d+)\.parquet$`)
+
+// syncTree makes every file and directory under dir durable (fsync), so that what a commit
+// refers to is on disk before the commit.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return syncDir(p)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
 // Validate runs every check of ingest on files without writing anything: the files are loaded
 // into a private in-memory warehouse, so duplicates and conflicts within and across the given
-// files are found as ingest would find them.
+// files are found as ingest would find them. Its staging rows go to a directory of this
+// user's only (validateRoot), removed afterwards, and those of a validate that was killed are
+// removed by the next one.
 func Validate(ctx context.Context, files []string, opt IngestOptions) ([]*FileReport, []Finding, error) {
-	w, err := OpenWarehouse(ctx, "", "", false)
+	root, err := validateRoot()
+	if err != nil {
+		return nil, nil, fmt.Errorf("validate: %w", err)
+	}
+	dir, err := os.MkdirTemp(root, "validate-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("validate: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	release, err := holdDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("validate: %w", err)
+	}
+	defer release()
+	w, err := Open(ctx, "", OpenOptions{Create: true, Allow: []string{dir}})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer w.Close()
+	w.staging = dir
 	reports, err := w.Ingest(ctx, files, opt)
 	if err != nil {
 		return nil, nil, err
 	}
 	findings, err := w.Findings(ctx, 0)
 	return reports, findings, err
+}
+
+// validateRoot is kapstat-<uid> in the temporary directory, private to this user (0700,
+// checked), with the staging directories of validate runs that no live process holds removed.
+func validateRoot() (string, error) {
+	root := filepath.Join(os.TempDir(), fmt.Sprintf("kapstat-%d", os.Getuid()))
+	if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	if err := checkPrivateDir(root); err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "validate-") || !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		old := func() bool {
+			fi, err := e.Info()
+			return err == nil && time.Since(fi.ModTime()) > time.Hour
+		}
+		if abandoned(dir, old) {
+			os.RemoveAll(dir)
+		}
+	}
+	return root, nil
 }
 
 // Findings returns quarantined rows in file and line order (limit 0 = all).

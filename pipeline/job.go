@@ -1,8 +1,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
-	"github.com/kapstat/kapstat/measures/outcome"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kapstat/kapstat/measures/outcome"
+	"github.com/kapstat/kapstat/pipeline/source"
 )
 
 // Job is a declared batch run (`kapstat run JOB.toml`): which files to ingest with which
@@ -140,5 +144,75 @@ func (j *Job) ResolveQuarter(now time.Time) (string, error) {
 		return fmt.Sprintf("%dQ%d", y, qn), nil
 	default:
 		return outcome.NormalizeQuarter(q)
+	}
+}
+
+// Check verifies everything the job declares before anything is written: the quarter, every
+// input glob and its map, the export format, and that each output and the warehouse can be
+// placed (no path is empty, and the nearest existing directory above each is a directory).
+// quarter is the resolved quarter (ResolveQuarter), inputs the expanded files (Files).
+func (j *Job) Check(quarter string, inputs []JobInput) error {
+	if quarter != "" {
+		if _, _, err := outcome.QuarterBounds(quarter); err != nil {
+			return fmt.Errorf("quarter: %w", err)
+		}
+	}
+	maps := map[string]bool{}
+	for _, in := range inputs {
+		if in.Map == "" || maps[in.Map] {
+			continue
+		}
+		maps[in.Map] = true
+		if _, err := source.LoadMap(in.Map); err != nil {
+			return err
+		}
+	}
+	paths := []string{j.Path(j.Warehouse)}
+	if j.Lake != "" {
+		paths = append(paths, filepath.Join(j.Path(j.Lake), "x"))
+	}
+	if j.Outputs.JSON != "" {
+		paths = append(paths, j.OutputPath(j.Outputs.JSON, quarter))
+	}
+	for _, wb := range j.Outputs.Workbooks {
+		if wb.Path == "" {
+			return fmt.Errorf("workbook (%s): path is empty", wb.Audience)
+		}
+		paths = append(paths, j.OutputPath(wb.Path, quarter))
+	}
+	if e := j.Outputs.Export; e != nil {
+		if e.Dir == "" {
+			return fmt.Errorf("export: dir is empty")
+		}
+		if e.Format != "" && e.Format != "parquet" && e.Format != "csv" {
+			return fmt.Errorf("export: format %q: want parquet or csv", e.Format)
+		}
+		paths = append(paths, filepath.Join(j.OutputPath(e.Dir, quarter), "x"))
+	}
+	for _, p := range paths {
+		if err := placeable(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeable reports whether a file can be made at p: the nearest existing path above it must
+// be a directory.
+func placeable(p string) error {
+	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("output %s: %s is not a directory", p, d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("output %s: %w", p, err)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
 	}
 }

@@ -219,7 +219,7 @@ func TestKeyHashCollisions(t *testing.T) {
 		"ok-1,north,PHQ9,2025-03-01,1,1,1,1,1,1,1,1,1,,,,,,,,,,,,9\n"+
 		"new-1,north,GAD7,2025-03-01,1,1,1,1,1,1,1,,,,,,,,,,,,,,\n"), 0o644)
 	run := func(name string) []string {
-		w, err := OpenWarehouse(ctx, filepath.Join(dir, name+".duckdb"), "", false)
+		w, err := OpenWarehouse(ctx, filepath.Join(dir, name+".duckdb"), filepath.Join(dir, name+"-lake"), false)
 		if err != nil {
 			t.Fatal(err)
 		}

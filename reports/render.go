@@ -62,16 +62,13 @@ func Write(path string, a *pipeline.Analysis, opt Options) error {
 	if err := render(f, wb, opt); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	// The mode of an ordinary file under the user's umask (the internal edition lists patients).
+	tmp, err := pipeline.CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	if _, err := f.WriteTo(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return fmt.Errorf("report %s: %w", path, err)
 	}

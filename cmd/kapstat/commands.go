@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/kapstat/kapstat/pipeline"
@@ -84,7 +85,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 type ingestFlags struct {
 	db, lake, config, asOf, mapFile *string
-	json                            *bool
+	json, replace                   *bool
 }
 
 func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
@@ -92,6 +93,7 @@ func addIngestFlags(fs *flag.FlagSet, withDB bool) ingestFlags {
 	if withDB {
 		f.db = fs.String("db", "kapstat.duckdb", "warehouse file")
 		f.lake = fs.String("lake", "", "Parquet lake directory (default: lake/ beside the warehouse)")
+		f.replace = fs.Bool("replace", false, "load the files again even if ingested before, replacing every earlier load of the same content or path in the same transaction")
 	}
 	f.config = fs.String("config", "", "TOML file with definitions' parameters")
 	f.mapFile = fs.String("map", "", "mapping file (TOML) for inputs not in the canonical format")
@@ -106,6 +108,9 @@ func (f ingestFlags) options() (pipeline.IngestOptions, error) {
 		return pipeline.IngestOptions{}, err
 	}
 	opt := pipeline.IngestOptions{Config: cfg, Map: *f.mapFile}
+	if f.replace != nil {
+		opt.Replace = *f.replace
+	}
 	asOf, err := parseDate("as-of", *f.asOf)
 	if err != nil {
 		return opt, err
@@ -207,7 +212,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	w, err := pipeline.OpenWarehouse(ctx, *db, "", false)
+	// Writable (the analysis tables are written), but never created: a mistyped path is an error.
+	w, err := pipeline.Open(ctx, *db, pipeline.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -261,13 +267,9 @@ func writeJSON(path string, v any, stdout io.Writer) error {
 }
 
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	// An ordinary file's mode, the user's umask applied (the analysis holds per-patient data).
+	tmp, err := pipeline.CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; outputs are ordinary files (0644 before umask).
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
 		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
@@ -282,9 +284,43 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+func runRetract(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("retract", "RUN", stderr)
+	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	lake := fs.String("lake", "", "Parquet lake directory (default: lake/ beside the warehouse)")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: retract: give one run id (the run_id column of ingest_runs)", errUsage)
+	}
+	run, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || run <= 0 {
+		return fmt.Errorf("%w: retract: run %q: want a positive integer", errUsage, fs.Arg(0))
+	}
+	w, err := pipeline.Open(ctx, *db, pipeline.OpenOptions{Lake: *lake})
+	if err != nil {
+		return err
+	}
+	gone, err := w.Retract(ctx, run, time.Now())
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range gone {
+		fmt.Fprintf(stdout, "retracted run %d file %d: %s (%d rows read)\n", r.Run, r.File, r.Path, r.Rows)
+	}
+	fmt.Fprintln(stdout, "the analysis tables are those of the last analyze: run kapstat analyze to update them")
+	return nil
+}
+
 func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sql", "QUERY", stderr)
 	db := fs.String("db", "kapstat.duckdb", "warehouse file")
+	mem := fs.String("memory-limit", pipeline.DefaultQueryLimits.Memory, "DuckDB memory for the query; past it DuckDB spills to temporary files")
+	tmp := fs.String("temp-limit", pipeline.DefaultQueryLimits.Temp, "most temporary file space the query may use")
 	if done, err := parse(fs, args); done {
 		return err
 	}
@@ -296,17 +332,16 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer w.Close()
-	cols, rows, err := w.Query(ctx, fs.Arg(0))
-	if err != nil {
-		return err
-	}
+	// Rows are written as DuckDB hands them over: a large result is streamed, never held.
 	cw := csv.NewWriter(stdout)
-	cw.Write(cols)
-	for _, r := range rows {
-		cw.Write(r)
-	}
+	err = w.Query(ctx, fs.Arg(0), pipeline.QueryLimits{Memory: *mem, Temp: *tmp}, func(rec []string) error {
+		return cw.Write(rec)
+	})
 	cw.Flush()
-	return cw.Error()
+	if err == nil {
+		err = cw.Error()
+	}
+	return err
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {

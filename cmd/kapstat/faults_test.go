@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -246,6 +248,21 @@ func TestSQLRefusesWrites(t *testing.T) {
 		"SELECT 1; SET enable_external_access = true; SELECT * FROM read_csv('/etc/passwd')",
 		"SELECT count(*) FROM assessments; DELETE FROM assessments",
 		"SELECT 1; CREATE TABLE x AS SELECT 1 AS a",
+		// COPY onto the warehouse's own files, which DuckDB keeps on its allowed lists even
+		// with external access off (not a database write, so read-only mode lets it through)
+		"COPY (SELECT 'x') TO '" + db + "' (FORMAT csv, USE_TMP_FILE false)",
+		"COPY (SELECT 'x') TO '" + db + ".wal' (FORMAT csv, USE_TMP_FILE false)",
+		"COPY (SELECT 'x') TO '" + db + ".tmp/x.csv' (FORMAT csv)",
+		// a second statement hidden from a hand-made splitter by dollar-quoted and E'' strings
+		"SELECT $$'$$; COPY (SELECT 'x') TO '" + db + "' (FORMAT csv, USE_TMP_FILE false)",
+		"SELECT $$'$$; DROP TABLE assessments",
+		"SELECT $tag$ ' $tag$; DELETE FROM assessments",
+		"SELECT E'\\''; COPY (SELECT 'x') TO '" + db + "' (FORMAT csv, USE_TMP_FILE false); SELECT '",
+		"SELECT E'it\\'s'; DROP TABLE assessments; SELECT '",
+		// statements that are not queries, even when DuckDB would run them read-only
+		"CHECKPOINT", "VACUUM", "PRAGMA enable_checkpoint_on_shutdown", "PRAGMA table_info('assessments')",
+		"CREATE TEMP TABLE t AS SELECT 1 AS a", "CREATE TEMP TABLE t AS SELECT 1 AS a; SELECT * FROM t",
+		"EXPLAIN SELECT 1", "CALL duckdb_tables()", "BEGIN", "PREPARE p AS SELECT 1",
 	}
 	sum := func() string {
 		s, err := pipeline.FileSHA256(db)
@@ -267,17 +284,14 @@ func TestSQLRefusesWrites(t *testing.T) {
 			t.Errorf("%s: refused without a message", q)
 		}
 	}
-	// Statements DuckDB accepts on a read-only connection but that change nothing stored:
-	// checkpoints are no-ops, temporary objects live in memory for the one query.
-	for _, q := range []string{"CHECKPOINT", "VACUUM", "PRAGMA enable_checkpoint_on_shutdown",
-		"CREATE TEMP TABLE t AS SELECT 1 AS a", "CREATE TEMP TABLE t AS SELECT 1 AS a; SELECT * FROM t"} {
-		kapstat(t, "sql", "--db", db, q)
-	}
 	if after := sum(); after != before {
 		t.Errorf("the warehouse file changed through kapstat sql")
 	}
 	if _, err := os.Stat(db + ".wal"); err == nil {
 		t.Errorf("kapstat sql left a write-ahead log")
+	}
+	if _, err := os.Stat(db + ".tmp"); err == nil {
+		t.Errorf("kapstat sql left DuckDB's temporary directory beside the warehouse")
 	}
 	for _, p := range []string{other, out("evil.duckdb_extension"), out("profile.json"), out("a.csv"), out("b.parquet"), out("dump"), out("tmp")} {
 		if _, err := os.Stat(p); err == nil {
@@ -286,16 +300,18 @@ func TestSQLRefusesWrites(t *testing.T) {
 	}
 	stdout, errs, code := kapstat(t, "sql", "--db", db,
 		"SELECT (SELECT count(*) FROM assessments) || '/' || (SELECT count(*) FROM sessions) || '/' || (SELECT count(*) FROM quarantine) || '/' || (SELECT count(*) FROM ingest_runs) || '/' || (SELECT count(*) FROM information_schema.tables) AS s")
-	// 6 catalog entries: kapstat_meta, ingest_runs, assessment_rows, the assessments view,
-	// sessions, quarantine
-	if code != 0 || stdout != "s\n53/21/0/2/6\n" {
+	// 7 catalog entries: kapstat_meta, ingest_runs, assessment_rows, the assessments view,
+	// sessions, quarantine, ingest_retractions
+	if code != 0 || stdout != "s\n53/21/0/2/7\n" {
 		t.Errorf("warehouse after refused statements: exit %d %q %s", code, stdout, errs)
 	}
 	// Reading is still allowed, catalog queries included.
 	for _, q := range []string{
 		"SELECT instrument, count(*) AS n FROM assessments GROUP BY ALL ORDER BY 1",
-		"PRAGMA table_info('assessments')",
+		"SELECT * FROM pragma_table_info('assessments')",
 		"DESCRIBE assessments",
+		"SUMMARIZE sessions",
+		"FROM ingest_runs",
 		"SELECT * FROM duckdb_tables()",
 		"WITH x AS (SELECT 1 AS a) SELECT * FROM x",
 	} {
@@ -305,14 +321,118 @@ func TestSQLRefusesWrites(t *testing.T) {
 	}
 }
 
-// TestSQLOneStatement: `kapstat sql` is documented to run one query (pipeline.Warehouse.Query:
-// "runs one read-only statement"); a string of several statements is refused.
+// TestSQLOneStatement: `kapstat sql` runs one query. DuckDB's parser counts the statements, so
+// semicolons inside dollar-quoted, E” and ordinary strings, identifiers and comments do not
+// count, and a string of several statements is refused before any of them runs.
 func TestSQLOneStatement(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "k.duckdb")
 	if _, errs, code := kapstat(t, "ingest", "--db", db, "--as-of", "2026-09-30", exampleFiles[0]); code != 0 {
 		t.Fatalf("ingest: exit %d: %s", code, errs)
 	}
-	if out, _, code := kapstat(t, "sql", "--db", db, "SELECT 1 AS a; SELECT 2 AS b"); code != 1 {
-		t.Errorf("two statements: exit %d %q, want 1 (one query only)", code, out)
+	for _, q := range []string{"SELECT 1 AS a; SELECT 2 AS b", "SELECT 1 AS a;; SELECT 2 AS b",
+		"SELECT $$;$$ AS a; SELECT 2 AS b", "SELECT 1 AS a /* ; */; SELECT 2 AS b"} {
+		if out, errs, code := kapstat(t, "sql", "--db", db, q); code != 1 || !strings.Contains(errs, "exactly one statement (found 2)") {
+			t.Errorf("%s: exit %d %q %s, want 1 (one query only)", q, code, out, errs)
+		}
+	}
+	for q, want := range map[string]string{
+		"SELECT $$a;b$$ AS s":             "s\na;b\n",
+		"SELECT $x$ ; ' $x$ AS s;":        "s\n\" ; ' \"\n", // quoted for its leading space
+		"SELECT ';' AS s":                 "s\n;\n",
+		`SELECT 1 AS "a;b"`:               "a;b\n1\n",
+		"SELECT 1 AS s -- ; DROP TABLE x": "s\n1\n",
+		"SELECT 1 AS s /* ; DROP */ ;;":   "s\n1\n",
+		"SELECT E'a\\tb;' AS s":           "s\na\tb;\n",
+	} {
+		if out, errs, code := kapstat(t, "sql", "--db", db, q); code != 0 || out != want {
+			t.Errorf("%s: exit %d %q %s, want %q", q, code, out, errs, want)
+		}
+	}
+	for _, q := range []string{"", ";", "SELEC 1", "SELECT 'unterminated; DROP TABLE assessments"} {
+		if _, errs, code := kapstat(t, "sql", "--db", db, q); code != 1 || errs == "" {
+			t.Errorf("%q: exit %d, want 1 with a message", q, code)
+		}
+	}
+}
+
+// heapWriter counts what is written and samples the Go heap every 256 KiB written.
+type heapWriter struct {
+	n, next  int
+	peakHeap uint64
+}
+
+func (h *heapWriter) Write(p []byte) (int, error) {
+	h.n += len(p)
+	if h.n >= h.next {
+		h.next = h.n + 256<<10
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		h.peakHeap = max(h.peakHeap, ms.HeapAlloc)
+	}
+	return len(p), nil
+}
+
+// TestSQLStreams: a result of two million rows (about 45 MB of CSV) is written as DuckDB hands
+// it over; the Go heap never holds it (held whole, as [][]string, it takes about 300 MB).
+func TestSQLStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two million rows")
+	}
+	db := filepath.Join(t.TempDir(), "k.duckdb")
+	if _, errs, code := kapstat(t, "ingest", "--db", db, "--as-of", "2026-09-30", exampleFiles[0]); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	hw := &heapWriter{}
+	var errb bytes.Buffer
+	err := run(context.Background(), []string{"sql", "--db", db,
+		"SELECT range AS i, 'row-' || range || '-of-the-result' AS s FROM range(2000000)"}, hw, &errb)
+	if err != nil {
+		t.Fatalf("sql: %v %s", err, errb.String())
+	}
+	// header "i,s\n" (4 bytes) and the rows: "k,row-k-of-the-result\n" is 2·digits(k) + 20 bytes
+	want := 4
+	for k, d := 0, 1; k < 2000000; k++ {
+		if k == 10 || k == 100 || k == 1000 || k == 10000 || k == 100000 || k == 1000000 {
+			d++
+		}
+		want += 2*d + 20
+	}
+	if hw.n != want {
+		t.Errorf("wrote %d bytes, want %d", hw.n, want)
+	}
+	if grew := int64(hw.peakHeap) - int64(base); grew > 64<<20 {
+		t.Errorf("Go heap grew by %d MB while writing the result; rows must be streamed", grew>>20)
+	}
+}
+
+// TestSQLTempLimit: a query that spills more than --temp-limit to disk fails with DuckDB's
+// reason, and its temporary directory is removed (nothing left beside the warehouse either).
+func TestSQLTempLimit(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o700)
+	t.Setenv("TMPDIR", tmp)
+	db := filepath.Join(dir, "k.duckdb")
+	if _, errs, code := kapstat(t, "ingest", "--db", db, "--as-of", "2026-09-30", exampleFiles[0]); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	q := "SELECT i, hash(i) AS h FROM range(4000000) t(i) ORDER BY h"
+	_, errs, code := kapstat(t, "sql", "--db", db, "--memory-limit", "16MB", "--temp-limit", "1MB", q)
+	// DuckDB: "failed to offload data block of size … (… KiB/976.5 KiB used)": 1MB = 976.5 KiB
+	if code != 1 || !strings.Contains(errs, "976.5 KiB used") {
+		t.Errorf("exit %d, want 1 with the temporary-space limit reached: %s", code, errs)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if _, err := os.Stat(db + ".tmp"); err == nil {
+		t.Errorf("temporary directory created beside the warehouse")
+	}
+	if _, errs, code := kapstat(t, "sql", "--db", db, "--temp-limit", "1 zillion", "SELECT 1"); code != 1 || !strings.Contains(errs, "1 zillion") {
+		t.Errorf("bad size: exit %d %s", code, errs)
 	}
 }

@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"sql":      {runSQL, "run a read-only query on the warehouse, print CSV"},
 		"export":   {runExport, "write the per-patient analysis tables as Parquet or CSV"},
 		"run":      {runJob, "run a declared batch job (JOB.toml): inputs, warehouse, quarter, outputs"},
+		"retract":  {runRetract, "remove an ingest run from the warehouse and the lake, so its files can be ingested again"},
 		"version":  {runVersion, "print the version"},
 	}
 }

@@ -49,6 +49,16 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 	if err != nil {
 		return "", err
 	}
+	// Everything the job declares is checked before anything is written.
+	if err := j.Check(quarter, inputs); err != nil {
+		return "", err
+	}
+	var asOf *time.Time
+	if quarter != "" {
+		if asOf, err = quarterEnd(quarter); err != nil {
+			return "", err
+		}
+	}
 	db := j.Path(j.Warehouse)
 	if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
 		return "", err
@@ -69,13 +79,6 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 		return "", err
 	}
 	printReports(stderr, reports, false)
-	var asOf *time.Time
-	if quarter != "" {
-		if asOf, err = quarterEnd(quarter); err != nil {
-			w.Close()
-			return "", err
-		}
-	}
 	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: asOf, Quarter: quarter, Write: true})
 	if cerr := w.Close(); err == nil {
 		err = cerr
