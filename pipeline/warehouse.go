@@ -306,8 +306,12 @@ var migrations = map[int][]string{
 		`DROP TABLE assessments`,
 		assessmentsView},
 	// Version 4 gives the warehouse an id (the lake's owner), records retracted loads, and
-	// writes the assessments view as this kapstat defines it (read-only opens compare it).
-	3: {retractionsDDL, newWarehouseID, assessmentsView},
+	// writes the assessments view as this kapstat defines it (read-only opens compare it). It
+	// also stores a PHQ-9's safety flag as unknown (NULL) when item 9 was not answered: earlier
+	// versions stored false, "no risk", for a skipped item 9 (item 9 is the 9th 3-bit field of
+	// items, 0 = missing; the flag is bits 56–57 of scores, 0 = NULL).
+	3: {retractionsDDL, newWarehouseID, assessmentsView,
+		`UPDATE assessment_rows SET scores = scores & ~(3::BIGINT << 56) WHERE instrument = 'PHQ9' AND ((items >> 24) & 7) = 0`},
 }
 
 // packItemsSQL and packScoresSQL pack a version-2 assessments row as packAssessment does.

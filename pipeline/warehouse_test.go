@@ -171,3 +171,45 @@ func TestRefuseForeignDuckDB(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Versions before 4 stored a PHQ-9 whose item 9 was skipped with safety_flag false ("no
+// risk"); the migration makes it unknown (NULL) and leaves answered items as they were. The
+// old state is made by hand: a warehouse of this version set back to version 3 with the flag
+// bits of the skipped row packed as false (1), as version 3 packed them.
+func TestMigrateSafetyFlag(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.duckdb")
+	w, err := OpenWarehouse(ctx, path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "a.csv")
+	os.WriteFile(f, []byte("patient_id,instrument,day,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9\n"+
+		"s,PHQ9,0,1,1,1,1,1,1,1,1,\n"+ // item 9 skipped: unknown
+		"s,PHQ9,7,1,1,1,1,1,1,1,1,0\n"+ // answered 0: no
+		"s,PHQ9,14,1,1,1,1,1,1,1,1,2\n"), 0o644) // answered 2: yes
+	if _, err := w.Ingest(ctx, []string{f}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE assessment_rows SET scores = scores | (1::BIGINT << 56) WHERE day = 0`,
+		`UPDATE kapstat_meta SET value = '3' WHERE key = 'schema_version'`,
+	} {
+		if _, err := w.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := rowsText(t, w.DB(), `SELECT day, coalesce(CAST(safety_flag AS VARCHAR), 'null') AS flag FROM assessments ORDER BY day`); !reflect.DeepEqual(got, []string{"day=0 flag=false", "day=7 flag=false", "day=14 flag=true"}) {
+		t.Fatalf("before the migration: %v", got)
+	}
+	w.Close()
+	w, err = OpenWarehouse(ctx, path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if got := rowsText(t, w.DB(), `SELECT day, coalesce(CAST(safety_flag AS VARCHAR), 'null') AS flag FROM assessments ORDER BY day`); !reflect.DeepEqual(got, []string{"day=0 flag=null", "day=7 flag=false", "day=14 flag=true"}) {
+		t.Errorf("after the migration: %v, want day 0 null", got)
+	}
+}
