@@ -108,8 +108,11 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 	sf := &stagedFile{report: &FileReport{Path: path, Kind: kind}, fileID: fileID,
 		rows: filepath.Join(dir, fmt.Sprintf("rows-%d.parquet", fileID)), findings: filepath.Join(dir, fmt.Sprintf("findings-%d.parquet", fileID))}
 	schema := assessmentStageSchema
-	if kind == KindSessions {
+	switch kind {
+	case KindSessions:
 		schema = sessionStageSchema
+	case KindPatients:
+		schema = patientStageSchema
 	}
 	rw, err := newParquetWriter(sf.rows, schema)
 	if err != nil {
@@ -135,6 +138,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		recs []Record
 		as   []Assessment
 		ss   []Session
+		ps   []Patient
 		fs   []Finding
 		done chan struct{}
 	}
@@ -148,22 +152,31 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				if kind == KindAssessments {
+				switch kind {
+				case KindAssessments:
 					b.as = make([]Assessment, 0, len(b.recs))
-				} else {
+				case KindSessions:
 					b.ss = make([]Session, 0, len(b.recs))
+				case KindPatients:
+					b.ps = make([]Patient, 0, len(b.recs))
 				}
 				for _, rec := range b.recs {
 					var f *Finding
-					if kind == KindAssessments {
+					switch kind {
+					case KindAssessments:
 						var a Assessment
 						if a, f = rc.assessment(rec); f == nil {
 							b.as = append(b.as, a)
 						}
-					} else {
+					case KindSessions:
 						var s Session
 						if s, f = rc.session(rec); f == nil {
 							b.ss = append(b.ss, s)
+						}
+					case KindPatients:
+						var p Patient
+						if p, f = rc.patient(rec); f == nil {
+							b.ps = append(b.ps, p)
 						}
 					}
 					if f != nil {
@@ -192,6 +205,9 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 			}
 			for i := 0; err == nil && i < len(b.ss); i++ {
 				err = rw.appendSession(&b.ss[i])
+			}
+			for i := 0; err == nil && i < len(b.ps); i++ {
+				err = rw.appendPatient(&b.ps[i])
 			}
 			for i := 0; err == nil && i < len(b.fs); i++ {
 				err = fw.appendFinding(&b.fs[i])
@@ -287,11 +303,22 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// coalesced turns "a, b" into "coalesce(CAST(a AS VARCHAR), ''), coalesce(CAST(b AS VARCHAR), '')",
+// so that concat_ws keeps a place for a NULL (it skips NULLs).
+func coalesced(cols string) string {
+	var out []string
+	for _, c := range strings.Split(cols, ",") {
+		out = append(out, "coalesce(CAST("+strings.TrimSpace(c)+" AS VARCHAR), '')")
+	}
+	return strings.Join(out, ", ")
+}
+
 // keyColumns are the columns that identify one administration or session: rows sharing them
 // are duplicates (same responses) or conflicts (different responses).
 var keyColumns = map[Kind]string{
 	KindAssessments: "patient_id, instrument, day",
 	KindSessions:    "patient_id, day, session_type",
+	KindPatients:    "patient_id",
 }
 
 // Batches of staged files are loaded together, so that the number of statements a run
@@ -417,9 +444,13 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 		insert = fmt.Sprintf(`INSERT INTO assessment_rows SELECT %d, file_id, source_line, patient_id, clinic_id, instrument,
 			day, has_date, items, scores, band, responses_hash
 			FROM %s ANTI JOIN cls USING (file_id, source_line)`, runID, rowsScan)
-	} else {
-		cols = `patient_id, clinic_id, day, ` + dateYearColumns + `, session_type, route, dose_mg, program, setting`
+	} else if kind == KindSessions {
+		cols = `patient_id, clinic_id, day, ` + dateYearColumns + `, session_type, route, dose_mg, program, setting, ` + sessionSafetyColumns
 		insert = fmt.Sprintf(`INSERT INTO sessions SELECT %d, file_id, source_line, %s, responses_hash
+			FROM stg ANTI JOIN cls USING (file_id, source_line)`, runID, cols)
+	} else {
+		cols = `patient_id, age, sex, diagnosis, prior_treatments`
+		insert = fmt.Sprintf(`INSERT INTO patients SELECT %d, file_id, source_line, %s, responses_hash
 			FROM stg ANTI JOIN cls USING (file_id, source_line)`, runID, cols)
 	}
 	if err := exec(insert); err != nil {
@@ -432,9 +463,12 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 	// OVERWRITE_OR_IGNORE overwrites nothing); publishLake moves them into the lake, named
 	// part-<run>-<file>-<n>, after the commit.
 	if lakeDir != "" {
-		partition := "instrument, year"
-		if kind == KindSessions {
-			partition = "year"
+		partition := ", instrument, year"
+		switch kind {
+		case KindSessions:
+			partition = ", year"
+		case KindPatients:
+			partition = "" // one row per patient, no day: nothing to partition by
 		}
 		out := filepath.Join(lakeDir, string(kind))
 		if err := os.MkdirAll(lakeDir, 0o755); err != nil {
@@ -442,7 +476,7 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 		}
 		if err := exec(fmt.Sprintf(`COPY (SELECT file_id AS file_part, CAST(file_id AS INTEGER) AS file_id, source_line, %s
 			FROM stg ANTI JOIN cls USING (file_id, source_line))
-			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (file_part, %s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144, OVERWRITE_OR_IGNORE true)`,
+			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (file_part%s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144, OVERWRITE_OR_IGNORE true)`,
 			cols, sqlString(out), partition, runID)); err != nil {
 			return fmt.Errorf("write lake: %w", err)
 		}
@@ -451,8 +485,12 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 	if kind == KindAssessments {
 		raw = `concat_ws(',', patient_id, clinic_id, instrument, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, ` +
 			itemList + `, total_given)`
+	} else if kind == KindSessions {
+		raw = `concat_ws(',', patient_id, clinic_id, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, session_type, route, dose_mg, program, setting)` +
+			` || ',' || concat_ws(',', ` + coalesced(sessionSafetyColumns) + `)`
 	} else {
-		raw = `concat_ws(',', patient_id, clinic_id, CASE WHEN has_date THEN CAST(DATE '1970-01-01' + day AS VARCHAR) ELSE CAST(day AS VARCHAR) END, session_type, route, dose_mg, program, setting)`
+		raw = `concat_ws(',', patient_id, CASE WHEN age >= 90 THEN '90+' ELSE coalesce(CAST(age AS VARCHAR), '') END, ` +
+			coalesced("sex, diagnosis, prior_treatments") + `)`
 	}
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
 		SELECT %d, file_id, path, source_line, NULL, 'conflict', detail, %s
@@ -716,7 +754,7 @@ func retractLoad(ctx context.Context, tx *sql.Tx, k loadKey, now time.Time, reas
 		FROM ingest_runs WHERE run_id = ? AND file_id = ?`, now.UTC(), reason, k.run, k.file); err != nil {
 		return fmt.Errorf("retract run %d file %d: %w", k.run, k.file, err)
 	}
-	for _, t := range []string{"assessment_rows", "sessions", "quarantine", "ingest_runs"} {
+	for _, t := range []string{"assessment_rows", "sessions", "patients", "quarantine", "ingest_runs"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE run_id = ? AND file_id = ?`, k.run, k.file); err != nil {
 			return fmt.Errorf("retract run %d file %d: %w", k.run, k.file, err)
 		}

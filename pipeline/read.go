@@ -10,6 +10,7 @@ type Kind = source.Kind
 const (
 	KindAssessments = source.KindAssessments
 	KindSessions    = source.KindSessions
+	KindPatients    = source.KindPatients
 )
 
 // FileError is an input fault that stops a whole file (as opposed to a row finding, which

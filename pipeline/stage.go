@@ -222,9 +222,31 @@ var sessionStageSchema = arrow.NewSchema([]arrow.Field{
 	field("dose_mg", arrow.PrimitiveTypes.Float64),
 	field("program", arrow.BinaryTypes.String),
 	field("setting", arrow.BinaryTypes.String),
+	field("sbp_pre", arrow.PrimitiveTypes.Int16),
+	field("dbp_pre", arrow.PrimitiveTypes.Int16),
+	field("hr_pre", arrow.PrimitiveTypes.Int16),
+	field("sbp_max", arrow.PrimitiveTypes.Int16),
+	field("dbp_max", arrow.PrimitiveTypes.Int16),
+	field("hr_max", arrow.PrimitiveTypes.Int16),
+	field("dissociation", arrow.PrimitiveTypes.Int16),
+	field("side_effects", arrow.BinaryTypes.String),
+	field("serious_adverse_event", arrow.FixedWidthTypes.Boolean),
 	field("responses_hash", arrow.PrimitiveTypes.Uint64),
 	field("key_hash", arrow.PrimitiveTypes.Uint64),
 }, nil)
+
+// sessionSafetyColumns are the session-safety columns of the sessions table, the staging
+// file and the lake, in their order.
+const sessionSafetyColumns = "sbp_pre, dbp_pre, hr_pre, sbp_max, dbp_max, hr_max, dissociation, side_effects, serious_adverse_event"
+
+// appendInt16 appends v, or a null for a negative v (not recorded).
+func appendInt16(b array.Builder, v int16) {
+	if v < 0 {
+		b.AppendNull()
+	} else {
+		b.(*array.Int16Builder).Append(v)
+	}
+}
 
 func (w *parquetWriter) appendSession(s *Session) error {
 	fb := w.b.Fields()
@@ -246,8 +268,52 @@ func (w *parquetWriter) appendSession(s *Session) error {
 	}
 	fb[8].(*array.StringBuilder).Append(s.Program)
 	fb[9].(*array.StringBuilder).Append(s.Setting)
-	fb[10].(*array.Uint64Builder).Append(s.Hash)
-	fb[11].(*array.Uint64Builder).Append(s.KeyHash)
+	sf := &s.Safety
+	for k, v := range sf.Vitals {
+		appendInt16(fb[10+k], v)
+	}
+	appendInt16(fb[16], sf.Dissociation)
+	if sf.SideEffects == "" {
+		fb[17].AppendNull()
+	} else {
+		fb[17].(*array.StringBuilder).Append(sf.SideEffects)
+	}
+	if sf.SAE < 0 {
+		fb[18].AppendNull()
+	} else {
+		fb[18].(*array.BooleanBuilder).Append(sf.SAE == 1)
+	}
+	fb[19].(*array.Uint64Builder).Append(s.Hash)
+	fb[20].(*array.Uint64Builder).Append(s.KeyHash)
+	return w.rowDone()
+}
+
+var patientStageSchema = arrow.NewSchema([]arrow.Field{
+	field("source_line", arrow.PrimitiveTypes.Int64),
+	field("patient_id", arrow.BinaryTypes.String),
+	field("age", arrow.PrimitiveTypes.Int16),
+	field("sex", arrow.BinaryTypes.String),
+	field("diagnosis", arrow.BinaryTypes.String),
+	field("prior_treatments", arrow.PrimitiveTypes.Int16),
+	field("responses_hash", arrow.PrimitiveTypes.Uint64),
+	field("key_hash", arrow.PrimitiveTypes.Uint64),
+}, nil)
+
+func (w *parquetWriter) appendPatient(p *Patient) error {
+	fb := w.b.Fields()
+	fb[0].(*array.Int64Builder).Append(int64(p.Line))
+	fb[1].(*array.StringBuilder).Append(p.PatientID)
+	appendInt16(fb[2], p.Age)
+	for i, v := range []string{p.Sex, p.Diagnosis} {
+		if v == "" {
+			fb[3+i].AppendNull()
+		} else {
+			fb[3+i].(*array.StringBuilder).Append(v)
+		}
+	}
+	appendInt16(fb[5], p.PriorTreatments)
+	fb[6].(*array.Uint64Builder).Append(p.Hash)
+	fb[7].(*array.Uint64Builder).Append(p.KeyHash)
 	return w.rowDone()
 }
 

@@ -126,7 +126,7 @@ func expectRow(a *Assessment) string {
 		f = append(f, na(int(v), v >= 0))
 	}
 	f = append(f, na(int(a.TotalGiven), a.TotalGiven >= 0), fmt.Sprint(a.Score.Total), fmt.Sprint(a.Score.Prorated),
-		fmt.Sprint(a.Score.Answered), a.Score.Band, tri(a.Score.ItemsGiven, a.Score.SafetyFlag))
+		fmt.Sprint(a.Score.Answered), a.Score.Band, tri(a.Score.SafetyRecorded, a.Score.SafetyFlag))
 	for c := 0; c < 4; c++ {
 		if len(a.Score.Clusters) == 4 {
 			f = append(f, na(a.Score.Clusters[c], a.Score.Clusters[c] >= 0))
@@ -191,13 +191,14 @@ func TestSessionHashStable(t *testing.T) {
 			r, p, s := texts[(i+1)%len(texts)], texts[(i+2)%len(texts)], texts[(i+3)%len(texts)]
 			h := fnv.New64a()
 			fmt.Fprintf(h, "%s|%s|%g|%s|%s", c, r, d, p, s)
-			if got := sessionHash(c, r, d, p, s); got != h.Sum64() {
+			none := noSafety
+			if got := sessionHash(c, r, d, p, s, &none); got != h.Sum64() {
 				t.Errorf("sessionHash(%q, %q, %g, %q, %q) = %x, want %x", c, r, d, p, s, got, h.Sum64())
 			}
 		}
 	}
 	// and one value pinned: a change of FNV or of the layout shows here too
-	if got := sessionHash("north", "im", 50, "kap", "in_person"); got != 0x93956bde35f84af2 {
+	if got := sessionHash("north", "im", 50, "kap", "in_person", nil); got != 0x93956bde35f84af2 {
 		t.Errorf("sessionHash of a pinned session = %#x, want 0x93956bde35f84af2", got)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/pipeline/source"
 )
 
@@ -34,6 +36,12 @@ const (
 	ReasonUnknownProgram    = "unknown_program"      // not kap or infusion
 	ReasonUnknownSetting    = "unknown_setting"      // not in_person, home, telehealth
 	ReasonConflict          = "conflict"             // same key as another row, different responses
+	// patients
+	ReasonUnknownSex       = "unknown_sex"       // not female, male, other, unknown (F, M; any case)
+	ReasonUnknownDiagnosis = "unknown_diagnosis" // not depression, ptsd, anxiety, bipolar, other
+	// session safety (integers outside their ranges are not_integer / out_of_range)
+	ReasonUnknownSideEffect = "unknown_side_effect"       // side_effects holds something besides the closed list of codes
+	ReasonBadSAE            = "bad_serious_adverse_event" // serious_adverse_event is not yes or no
 	// an XLSX formula cell with no stored result (formulas are never evaluated)
 	ReasonUncalculatedFormula = source.ReasonUncalculatedFormula
 )
@@ -87,8 +95,46 @@ type Session struct {
 	DoseMG      float64 // 0 when absent
 	Program     string
 	Setting     string
+	Safety      Safety
 	Hash        uint64
 	KeyHash     uint64 // of patient, day and session type (keyHash)
+}
+
+// Safety is what the care team recorded at a session (all optional).
+type Safety struct {
+	// Vitals are sbp_pre, dbp_pre, hr_pre, sbp_max, dbp_max, hr_max; -1 when not recorded.
+	Vitals [6]int16
+	// Dissociation is the CADSS-6 total 0–24; -1 when not recorded.
+	Dissociation int16
+	// SideEffects are the codes, sorted, joined by ";", or "none"; "" when not recorded.
+	SideEffects string
+	// SAE is serious_adverse_event: 1 yes, 0 no, -1 not recorded.
+	SAE int8
+}
+
+// noSafety is a Safety with nothing recorded.
+var noSafety = Safety{Vitals: [6]int16{-1, -1, -1, -1, -1, -1}, Dissociation: -1, SAE: -1}
+
+func (s *Safety) recorded() bool {
+	return *s != noSafety
+}
+
+// Patient is one validated patients row: the characteristics of one patient.
+type Patient struct {
+	Line      int
+	PatientID string
+	// Age in years, 12–89, or 90 for 90 and over (HIPAA Safe Harbor: such ages are one
+	// category, shown as 90+); -1 when not given.
+	Age int16
+	// Sex is female, male or other; "" when not given or unknown.
+	Sex string
+	// Diagnosis is depression, ptsd, anxiety, bipolar or other; "" when not given.
+	Diagnosis string
+	// PriorTreatments is the number of prior adequate antidepressant trials, 0–30; -1 when
+	// not given.
+	PriorTreatments int16
+	Hash            uint64 // of the characteristics, for duplicates and conflicts
+	KeyHash         uint64 // of the patient id (keyHash)
 }
 
 // itemNames are the canonical item columns, item_1 … item_20.
@@ -205,11 +251,26 @@ const (
 	fDoseMG
 	fProgram
 	fSetting
+	fSBPPre // the six vital signs, in the order of Safety.Vitals
+	fDBPPre
+	fHRPre
+	fSBPMax
+	fDBPMax
+	fHRMax
+	fDissociation
+	fSideEffects
+	fSAE
+	fAge
+	fSex
+	fDiagnosis
+	fPriorTreatments
 	nFields
 )
 
 var fieldNames = [nFields]string{"patient_id", "clinic_id", "date", "day", "instrument", "total",
-	"session_type", "route", "dose_mg", "program", "setting"}
+	"session_type", "route", "dose_mg", "program", "setting",
+	"sbp_pre", "dbp_pre", "hr_pre", "sbp_max", "dbp_max", "hr_max", "dissociation", "side_effects", "serious_adverse_event",
+	"age", "sex", "diagnosis", "prior_treatments"}
 
 func (rc *rowChecker) field(rec Record, f int) string {
 	if i := rc.at[f]; i >= 0 && i < len(rec.Fields) {
@@ -232,7 +293,28 @@ func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
 	if i, ok := rc.cols[col]; ok && i < len(rec.Columns) && rec.Columns[i] != "" && rec.Columns[i] != col {
 		col = rec.Columns[i] + " (" + col + ")"
 	}
-	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rec.Raw())}
+	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rawOf(rec))}
+}
+
+// rawOf is the raw row kept for a quarantined record. A value of a free-text-prone column
+// (side_effects) is kept only when it is made of the column's codes: anything else may be a
+// note naming someone, and is withheld. In a row that does not split into its header's
+// columns (malformed_row) a note could sit under any column, so every value is withheld
+// when the file has such a column.
+func rawOf(rec Record) string {
+	if len(rec.FreeText) == 0 {
+		return rec.Raw()
+	}
+	if rec.Problem != nil && rec.Problem.Reason == ReasonMalformed {
+		return rec.RawWithheld(func(int, string) bool { return true })
+	}
+	return rec.RawWithheld(func(pos int, v string) bool {
+		if !slices.Contains(rec.FreeText, pos) {
+			return false
+		}
+		_, ok := parseSideEffects(v)
+		return !ok
+	})
 }
 
 // maxRaw caps the raw row kept in the quarantine table: a hostile 10 MB field must not
@@ -450,11 +532,179 @@ func (rc *rowChecker) session(rec Record) (Session, *Finding) {
 	if !settings[set] {
 		return s, rc.finding(rec, "setting", ReasonUnknownSetting, "")
 	}
+	safety, f := rc.safety(rec)
+	if f != nil {
+		return s, f
+	}
 	s = Session{Line: rec.Line, PatientID: pid, ClinicID: clinic, Day: day, HasDate: hasDate,
-		SessionType: st, Route: route, DoseMG: dose, Program: prog, Setting: set}
-	s.Hash = sessionHash(clinic, route, dose, prog, set)
+		SessionType: st, Route: route, DoseMG: dose, Program: prog, Setting: set, Safety: safety}
+	s.Hash = sessionHash(clinic, route, dose, prog, set, &safety)
 	s.KeyHash = keyHashFunc(pid, st, day)
 	return s, nil
+}
+
+// vitalRanges are the plausible ranges of the vital signs, in the order of Safety.Vitals:
+// systolic and diastolic blood pressure (mmHg) and heart rate (bpm).
+var vitalRanges = [6][2]int{{60, 260}, {30, 160}, {30, 220}, {60, 260}, {30, 160}, {30, 220}}
+
+// safety validates the optional session-safety columns. An empty field is not recorded.
+func (rc *rowChecker) safety(rec Record) (Safety, *Finding) {
+	sf := noSafety
+	integer := func(f int, lo, hi int, what string) (int16, *Finding) {
+		v := rc.field(rec, f)
+		if v == "" {
+			return -1, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return -1, rc.finding(rec, fieldNames[f], ReasonNotInteger, "")
+		}
+		if n < lo || n > hi {
+			return -1, rc.finding(rec, fieldNames[f], ReasonOutOfRange, fmt.Sprintf("%s %d–%d", what, lo, hi))
+		}
+		return int16(n), nil
+	}
+	for k := range sf.Vitals {
+		what := "mmHg"
+		if k%3 == 2 {
+			what = "bpm"
+		}
+		var f *Finding
+		if sf.Vitals[k], f = integer(fSBPPre+k, vitalRanges[k][0], vitalRanges[k][1], what); f != nil {
+			return sf, f
+		}
+	}
+	var f *Finding
+	if sf.Dissociation, f = integer(fDissociation, 0, 24, "the CADSS-6 total is"); f != nil {
+		return sf, f
+	}
+	if v := rc.field(rec, fSideEffects); v != "" {
+		codes, ok := parseSideEffects(v)
+		if !ok {
+			// Never the value: it may be a note naming someone.
+			return sf, rc.finding(rec, "side_effects", ReasonUnknownSideEffect,
+				"codes separated by ; from "+strings.Join(outcome.SideEffectVocabulary, ", ")+", or none alone")
+		}
+		sf.SideEffects = codes
+	}
+	switch strings.ToLower(rc.field(rec, fSAE)) {
+	case "":
+	case "yes", "y", "true":
+		sf.SAE = 1
+	case "no", "n", "false":
+		sf.SAE = 0
+	default:
+		return sf, rc.finding(rec, "serious_adverse_event", ReasonBadSAE, "yes or no")
+	}
+	return sf, nil
+}
+
+// parseSideEffects reads a side_effects field: codes of outcome.SideEffectVocabulary separated
+// by ";", in any case, spaces around them and empty entries ignored, or "none" alone. It
+// returns the codes sorted and without repeats, joined by ";" ("none" for none), and false for
+// anything else (an empty field included).
+func parseSideEffects(v string) (string, bool) {
+	var codes []string
+	none := false
+	for _, c := range strings.Split(v, ";") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		switch {
+		case c == "":
+		case c == outcome.NoSideEffects:
+			none = true
+		case slices.Contains(outcome.SideEffectVocabulary, c):
+			if !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		default:
+			return "", false
+		}
+	}
+	switch {
+	case none && len(codes) == 0:
+		return outcome.NoSideEffects, true
+	case none || len(codes) == 0:
+		return "", false
+	}
+	slices.Sort(codes)
+	return strings.Join(codes, ";"), true
+}
+
+var (
+	sexes = map[string]string{"female": "female", "f": "female", "male": "male", "m": "male",
+		"other": "other", "unknown": "", "": ""}
+	diagnoses = map[string]bool{"depression": true, "ptsd": true, "anxiety": true, "bipolar": true, "other": true}
+)
+
+// patient validates one patients row.
+func (rc *rowChecker) patient(rec Record) (Patient, *Finding) {
+	p := Patient{Line: rec.Line, Age: -1, PriorTreatments: -1}
+	if pr := rec.Problem; pr != nil {
+		return p, rc.finding(rec, pr.Column, pr.Reason, pr.Detail)
+	}
+	if len(rec.Fields) != rc.width {
+		return p, rc.finding(rec, "", ReasonMalformed, fmt.Sprintf("%d fields, header has %d", len(rec.Fields), rc.width))
+	}
+	pid := rc.field(rec, fPatientID)
+	if pid == "" {
+		return p, rc.finding(rec, "patient_id", ReasonMissingField, "")
+	}
+	if !validPatientID(pid) {
+		return p, rc.finding(rec, "patient_id", ReasonBadPatientID, "must be 1–64 printable ASCII characters")
+	}
+	p.PatientID = pid
+	if v := rc.field(rec, fAge); v == "90+" {
+		p.Age = 90
+	} else if v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, rc.finding(rec, "age", ReasonNotInteger, "whole years, or 90+")
+		}
+		if n < 12 || n > 120 {
+			return p, rc.finding(rec, "age", ReasonOutOfRange, "ages are 12–89, or 90 and over (90+)")
+		}
+		p.Age = int16(min(n, 90)) // 90 and over are one category (HIPAA Safe Harbor)
+	}
+	sex, ok := sexes[strings.ToLower(rc.field(rec, fSex))]
+	if !ok {
+		return p, rc.finding(rec, "sex", ReasonUnknownSex, "female, male, other or unknown (F, M)")
+	}
+	p.Sex = sex
+	switch d := strings.ToLower(rc.field(rec, fDiagnosis)); {
+	case d == "" || d == "unknown":
+	case diagnoses[d]:
+		p.Diagnosis = d
+	default:
+		return p, rc.finding(rec, "diagnosis", ReasonUnknownDiagnosis, "depression, ptsd, anxiety, bipolar or other")
+	}
+	if v := rc.field(rec, fPriorTreatments); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, rc.finding(rec, "prior_treatments", ReasonNotInteger, "")
+		}
+		if n < 0 || n > 30 {
+			return p, rc.finding(rec, "prior_treatments", ReasonOutOfRange, "prior treatments are 0–30")
+		}
+		p.PriorTreatments = int16(n)
+	}
+	p.Hash = patientHash(&p)
+	p.KeyHash = keyHashFunc(pid, "", 0)
+	return p, nil
+}
+
+// patientHash is the FNV-64a hash of a patient's characteristics as stored (age 90 for 90+,
+// F as female, unknown as missing), so that rows saying the same in other words are
+// duplicates, not conflicts. Stored in the warehouse (responses_hash): its input must never
+// change.
+func patientHash(p *Patient) uint64 {
+	var buf [64]byte
+	b := append(buf[:0], byte(p.Age>>8), byte(p.Age), byte(p.PriorTreatments>>8), byte(p.PriorTreatments))
+	b = append(b, p.Sex...)
+	b = append(b, '|')
+	b = append(b, p.Diagnosis...)
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 // keyHashFunc is keyHash; a test replaces it with a constant to check that collisions change
@@ -477,10 +727,13 @@ func keyHash(pid, kind string, day int32) uint64 {
 }
 
 // sessionHash is the FNV-64a hash of "clinic|route|dose|program|setting", the dose formatted
-// as %g: the responses_hash of a session, stored in the warehouse, so its input must never
-// change (TestSessionHashStable). Built without fmt: this runs on every session row.
-func sessionHash(clinic, route string, dose float64, prog, set string) uint64 {
-	var buf [128]byte
+// as %g, followed, when anything of the session's safety was recorded, by
+// "|sbp_pre|dbp_pre|hr_pre|sbp_max|dbp_max|hr_max|dissociation|side_effects|sae" (-1 for
+// what was not recorded): the responses_hash of a session, stored in the warehouse, so its
+// input must never change (TestSessionHashStable); a session without safety columns hashes
+// as before they existed. Built without fmt: this runs on every session row.
+func sessionHash(clinic, route string, dose float64, prog, set string, sf *Safety) uint64 {
+	var buf [192]byte
 	b := append(buf[:0], clinic...)
 	b = append(b, '|')
 	b = append(b, route...)
@@ -490,6 +743,18 @@ func sessionHash(clinic, route string, dose float64, prog, set string) uint64 {
 	b = append(b, prog...)
 	b = append(b, '|')
 	b = append(b, set...)
+	if sf != nil && sf.recorded() {
+		for _, v := range sf.Vitals {
+			b = append(b, '|')
+			b = strconv.AppendInt(b, int64(v), 10)
+		}
+		b = append(b, '|')
+		b = strconv.AppendInt(b, int64(sf.Dissociation), 10)
+		b = append(b, '|')
+		b = append(b, sf.SideEffects...)
+		b = append(b, '|')
+		b = strconv.AppendInt(b, int64(sf.SAE), 10)
+	}
 	h := fnv.New64a()
 	h.Write(b)
 	return h.Sum64()

@@ -203,13 +203,30 @@ var schemaDDL = []string{
 		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, as_of DATE)`,
 	assessmentRowsDDL,
 	assessmentsView,
-	`CREATE TABLE IF NOT EXISTS sessions (run_id INTEGER, file_id INTEGER, source_line BIGINT,
-		patient_id VARCHAR, clinic_id VARCHAR, day INTEGER, date DATE, year VARCHAR, session_type VARCHAR,
-		route VARCHAR, dose_mg DOUBLE, program VARCHAR, setting VARCHAR, responses_hash UBIGINT)`,
+	sessionsDDL,
+	patientsDDL,
 	`CREATE TABLE IF NOT EXISTS quarantine (run_id INTEGER, file_id INTEGER, file VARCHAR, line BIGINT,
 		column_name VARCHAR, reason VARCHAR, detail VARCHAR, raw VARCHAR)`,
 	retractionsDDL,
 }
+
+// sessionsDDL is the sessions table: one row per accepted session. The session-safety columns
+// (version 4) are NULL when not recorded: sbp_pre … hr_max in mmHg and bpm, dissociation the
+// CADSS-6 total, side_effects the codes sorted and joined by ";" or "none",
+// serious_adverse_event true for yes.
+const sessionsDDL = `CREATE TABLE IF NOT EXISTS sessions (run_id INTEGER, file_id INTEGER, source_line BIGINT,
+	patient_id VARCHAR, clinic_id VARCHAR, day INTEGER, date DATE, year VARCHAR, session_type VARCHAR,
+	route VARCHAR, dose_mg DOUBLE, program VARCHAR, setting VARCHAR,
+	sbp_pre SMALLINT, dbp_pre SMALLINT, hr_pre SMALLINT, sbp_max SMALLINT, dbp_max SMALLINT, hr_max SMALLINT,
+	dissociation SMALLINT, side_effects VARCHAR, serious_adverse_event BOOLEAN, responses_hash UBIGINT)`
+
+// patientsDDL is the patients table (version 4): one row per accepted patients row, at most
+// one per patient (a second, different row for a patient is a conflict). age is 12–89, or 90
+// for 90 and over (one category, shown as 90+); sex is female, male or other; diagnosis is
+// depression, ptsd, anxiety, bipolar or other; prior_treatments 0–30. NULL is not given (or
+// unknown).
+const patientsDDL = `CREATE TABLE IF NOT EXISTS patients (run_id INTEGER, file_id INTEGER, source_line BIGINT,
+	patient_id VARCHAR, age SMALLINT, sex VARCHAR, diagnosis VARCHAR, prior_treatments SMALLINT, responses_hash UBIGINT)`
 
 // retractionsDDL records the loads removed by ingest --replace or kapstat retract: the file as
 // ingest_runs had it, when, and why. Their run and file ids are never given out again.
@@ -310,8 +327,19 @@ var migrations = map[int][]string{
 	// also stores a PHQ-9's safety flag as unknown (NULL) when item 9 was not answered: earlier
 	// versions stored false, "no risk", for a skipped item 9 (item 9 is the 9th 3-bit field of
 	// items, 0 = missing; the flag is bits 56–57 of scores, 0 = NULL).
+	//
+	// It adds the patients table and the session-safety columns of sessions (placed before
+	// responses_hash, as a new warehouse has them: the table is rebuilt, its rows kept in
+	// order with the new columns NULL, not recorded).
 	3: {retractionsDDL, newWarehouseID, assessmentsView,
-		`UPDATE assessment_rows SET scores = scores & ~(3::BIGINT << 56) WHERE instrument = 'PHQ9' AND ((items >> 24) & 7) = 0`},
+		`UPDATE assessment_rows SET scores = scores & ~(3::BIGINT << 56) WHERE instrument = 'PHQ9' AND ((items >> 24) & 7) = 0`,
+		`ALTER TABLE sessions RENAME TO sessions_v3`,
+		sessionsDDL,
+		`INSERT INTO sessions SELECT run_id, file_id, source_line, patient_id, clinic_id, day, date, year, session_type,
+			route, dose_mg, program, setting, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, responses_hash
+			FROM sessions_v3 ORDER BY run_id, file_id, source_line`,
+		`DROP TABLE sessions_v3`,
+		patientsDDL},
 }
 
 // packItemsSQL and packScoresSQL pack a version-2 assessments row as packAssessment does.
@@ -403,7 +431,7 @@ func (k loadKey) committed(loads map[loadKey]bool, runs map[int]bool) bool {
 	return loads[k]
 }
 
-// uncommittedRows counts the rows of assessment_rows, sessions and quarantine whose load is not
+// uncommittedRows counts the rows of assessment_rows, sessions, patients and quarantine whose load is not
 // in ingest_runs: rows of an ingest that did not commit whole (ingest_runs is written last,
 // so a run is visible only through its ingest_runs rows), or of a load retracted and not yet
 // cleaned. The largest such run is returned too.
@@ -412,6 +440,7 @@ func (w *Warehouse) uncommittedRows(ctx context.Context, q interface {
 }) (n int64, run int, err error) {
 	err = q.QueryRowContext(ctx, `SELECT count(*), coalesce(max(run_id), 0) FROM (
 		SELECT run_id, file_id FROM assessment_rows UNION ALL SELECT run_id, file_id FROM sessions
+		UNION ALL SELECT run_id, file_id FROM patients
 		UNION ALL SELECT run_id, file_id FROM quarantine) ANTI JOIN ingest_runs USING (run_id, file_id)`).Scan(&n, &run)
 	return n, run, err
 }
@@ -441,7 +470,7 @@ func (w *Warehouse) clean(ctx context.Context) error {
 			return err
 		}
 		defer tx.Rollback()
-		for _, t := range []string{"assessment_rows", "sessions", "quarantine"} {
+		for _, t := range []string{"assessment_rows", "sessions", "patients", "quarantine"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` t WHERE NOT EXISTS
 				(SELECT 1 FROM ingest_runs r WHERE r.run_id = t.run_id AND r.file_id = t.file_id)`); err != nil {
 				return fmt.Errorf("clean %s: %w", w.Path, err)

@@ -9,7 +9,36 @@ import (
 // canonical order.
 var canonicalColumns = map[Kind][]string{
 	KindAssessments: append(append([]string{"patient_id", "clinic_id", "instrument", "date", "day"}, itemNames[:]...), "total"),
-	KindSessions:    {"patient_id", "clinic_id", "date", "day", "session_type", "route", "dose_mg", "program", "setting"},
+	KindSessions: append([]string{"patient_id", "clinic_id", "date", "day", "session_type", "route", "dose_mg", "program", "setting"},
+		SafetyColumns...),
+	KindPatients: PatientColumns,
+}
+
+// SafetyColumns are the optional session columns of what the care team records at a dosing
+// session: vital signs before the dose and the highest during monitoring, the CADSS-6
+// dissociation total, side-effect codes and whether a serious adverse event occurred.
+var SafetyColumns = []string{"sbp_pre", "dbp_pre", "hr_pre", "sbp_max", "dbp_max", "hr_max",
+	"dissociation", "side_effects", "serious_adverse_event"}
+
+// PatientColumns are the columns of the patients kind, patient_id first.
+var PatientColumns = []string{"patient_id", "age", "sex", "diagnosis", "prior_treatments"}
+
+// FreeTextColumns are the canonical columns that take codes from a closed list but invite
+// free text (Record.FreeText).
+var FreeTextColumns = []string{"side_effects"}
+
+func isFreeText(col string) bool {
+	for _, c := range FreeTextColumns {
+		if c == col {
+			return true
+		}
+	}
+	return false
+}
+
+// isPatientTrait reports whether a header column tells a patients file.
+func isPatientTrait(col string) bool {
+	return col == "age" || col == "sex" || col == "diagnosis" || col == "prior_treatments"
 }
 
 // itemNames are the canonical item columns, item_1 … item_20.
@@ -37,7 +66,7 @@ type canonical struct {
 	hdr   []string
 	guard rowGuard
 	date  int // index of the date column, -1 when absent
-	pad   []string
+	free  []int
 }
 
 func newCanonical(path string, src rowSource) (*canonical, error) {
@@ -65,6 +94,10 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 	}
 	_, hasInstrument := cols["instrument"]
 	_, hasType := cols["session_type"]
+	hasTrait := false
+	for _, h := range c.hdr {
+		hasTrait = hasTrait || isPatientTrait(h)
+	}
 	switch {
 	case hasInstrument && hasType:
 		return nil, &FileError{Path: path, Line: 1, Reason: "header has both instrument and session_type; cannot tell assessments from sessions"}
@@ -72,8 +105,10 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 		c.kind = KindAssessments
 	case hasType:
 		c.kind = KindSessions
+	case hasTrait:
+		c.kind = KindPatients
 	default:
-		return nil, &FileError{Path: path, Line: 1, Reason: "header has neither instrument (assessments) nor session_type (sessions); other layouts need --map"}
+		return nil, &FileError{Path: path, Line: 1, Reason: "header has neither instrument (assessments) nor session_type (sessions) nor age, sex, diagnosis or prior_treatments (patients); other layouts need --map"}
 	}
 	for i, h := range c.hdr {
 		if !isCanonical(c.kind, h) {
@@ -86,11 +121,16 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 	}
 	_, d := cols["date"]
 	_, dy := cols["day"]
-	if !d && !dy {
+	if !d && !dy && c.kind != KindPatients {
 		return nil, &FileError{Path: path, Line: 1, Reason: "header has neither a date nor a day column"}
 	}
 	if d {
 		c.date = cols["date"]
+	}
+	for i, h := range c.hdr {
+		if isFreeText(h) {
+			c.free = append(c.free, i)
+		}
 	}
 	c.guard = rowGuard{path: path, names: c.hdr, class: make([]colClass, len(c.hdr))}
 	for i, h := range c.hdr {
@@ -126,17 +166,17 @@ func (c *canonical) Next() (Record, error) {
 	if row.n != len(c.hdr) {
 		// Source holds the fields under the header's columns only: the surplus of a wider
 		// row was never kept.
-		return Record{Line: row.line, Source: row.fields, Problem: &Problem{Reason: ReasonMalformed,
+		return Record{Line: row.line, Source: row.fields, FreeText: c.free, Problem: &Problem{Reason: ReasonMalformed,
 			Detail: fmt.Sprintf("%d fields, header has %d", row.n, len(c.hdr))}}, nil
 	}
 	if len(row.noValue) > 0 {
-		return Record{Line: row.line, Source: row.fields, Problem: uncalculated(row.noValue, c.hdr, nil)}, nil
+		return Record{Line: row.line, Source: row.fields, FreeText: c.free, Problem: uncalculated(row.noValue, c.hdr, nil)}, nil
 	}
 	fields := row.fields
 	if c.date >= 0 && c.date < len(fields) {
 		fields[c.date] = c.src.date(fields[c.date])
 	}
-	return Record{Line: row.line, Fields: fields, Source: fields}, nil
+	return Record{Line: row.line, Fields: fields, Source: fields, FreeText: c.free}, nil
 }
 
 // uncalculated is the problem of a row whose columns cols hold formulas without a stored

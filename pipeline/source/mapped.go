@@ -22,6 +22,8 @@ type cell struct {
 	missing  map[string]bool // codes meaning missing (convScore, and any column with its own codes)
 	recode   map[string]string
 	subtract int
+	// text is the column's own recoding (Map.ColumnRecode), keyed by recodeKey.
+	text map[string]string
 }
 
 // plan makes one canonical record from a source row. A wide plan (one per instrument) makes
@@ -64,6 +66,9 @@ type mapped struct {
 	kept    []int
 	keptBuf []string
 	width   int // columns of the source header
+	// free are the positions in keptBuf of source columns feeding a free-text-prone
+	// canonical column (Record.FreeText).
+	free []int
 }
 
 func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
@@ -121,6 +126,7 @@ func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 			return c
 		}
 		c.src = find(name)
+		c.text = m.ColumnRecode[fold(name)]
 		if conv == convScore {
 			c.missing = codeSet(m.Missing)
 		}
@@ -261,6 +267,21 @@ func newMapped(path string, src rowSource, m *Map) (*mapped, error) {
 			r.guard.class[i] = colDate
 		}
 	}
+	for _, canon := range FreeTextColumns {
+		src, ok := m.Columns[canon]
+		if !ok {
+			continue
+		}
+		i, ok := at[fold(src)]
+		if !ok {
+			continue
+		}
+		for pos, k := range r.kept {
+			if k == i {
+				r.free = append(r.free, pos)
+			}
+		}
+	}
 	r.width = len(raw)
 	for p := range r.plans {
 		cols := make([]string, len(r.plans[p].cells))
@@ -302,12 +323,12 @@ func (r *mapped) Next() (Record, error) {
 					// is quarantined, whatever else the row holds.
 					r.fill(p)
 					r.emitted = true
-					return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols, Problem: pr}, nil
+					return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols, Problem: pr, FreeText: r.free}, nil
 				}
 			}
 			if r.fill(p) {
 				r.emitted = true
-				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: p.cols, FreeText: r.free}, nil
 			}
 		}
 		if r.pending && !r.emitted {
@@ -318,7 +339,7 @@ func (r *mapped) Next() (Record, error) {
 			r.pending = false
 			if len(r.plans) > 0 {
 				r.fill(&r.plans[0])
-				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: r.plans[0].cols}, nil
+				return Record{Line: r.line, Fields: r.buf, Source: r.keptBuf, Columns: r.plans[0].cols, FreeText: r.free}, nil
 			}
 		}
 		r.pending = false
@@ -341,7 +362,7 @@ func (r *mapped) Next() (Record, error) {
 			// Values under no header column: the row cannot be read as the map says. One
 			// record stands for the row, whatever its instruments.
 			r.line, r.pending = row.line, false
-			return Record{Line: row.line, Source: r.keptBuf, Problem: &Problem{Reason: ReasonMalformed,
+			return Record{Line: row.line, Source: r.keptBuf, FreeText: r.free, Problem: &Problem{Reason: ReasonMalformed,
 				Detail: fmt.Sprintf("values in %d fields, header has %d", row.last, r.width)}}, nil
 		}
 		r.line, r.source, r.noValue, r.next, r.pending, r.emitted = row.line, row.fields, row.noValue, 0, true, false
@@ -372,6 +393,11 @@ func (r *mapped) value(c *cell) string {
 	}
 	if c.missing != nil && (c.missing[v] || c.missing[normNumber(v)]) {
 		return ""
+	}
+	if c.text != nil {
+		if to, ok := c.text[recodeKey(v)]; ok {
+			return to
+		}
 	}
 	switch c.conv {
 	case convDate:

@@ -22,7 +22,7 @@ import (
 // the file must be declared (by a role, an instrument, or in Drop) unless OtherColumns is
 // "drop"; every declared column must be in the file.
 type Map struct {
-	Kind       Kind     // assessments (default) or sessions
+	Kind       Kind     // assessments (default), sessions or patients
 	Sheet      string   // XLSX: the worksheet to read (default: the first)
 	Missing    []string // codes meaning "missing" in every item and total column ("" always is)
 	DateFormat string   // Go layout of date cells that are not YYYY-MM-DD, e.g. "01/02/2006"
@@ -33,7 +33,12 @@ type Map struct {
 	Columns      map[string]string   // canonical column → source column
 	Constants    map[string]string   // canonical column → value, for columns the file lacks
 	ColumnCodes  map[string][]string // source column → its own missing codes
-	Instruments  []InstrumentMap     // wide files: one record per instrument present in a row
+	// ColumnRecode maps, per source column of a text field (not an item or a total), a
+	// source value to a canonical one ("1" → "male"); keys are matched after trimming,
+	// without regard to case, a zero fraction dropped ("1.0" is "1"). A value the table does
+	// not list is passed on as it is, for the validator to judge.
+	ColumnRecode map[string]map[string]string
+	Instruments  []InstrumentMap // wide files: one record per instrument present in a row
 }
 
 // InstrumentMap declares the columns of one instrument in a wide row and how their values are
@@ -60,8 +65,9 @@ type mapFile struct {
 	Drop         []string            `toml:"drop"`
 	Columns      map[string]string   `toml:"columns"`
 	Constants    map[string]any      `toml:"constants"`
-	ColumnCodes  map[string][]any    `toml:"column_missing"`
-	Instruments  []instrumentMapFile `toml:"instruments"`
+	ColumnCodes  map[string][]any          `toml:"column_missing"`
+	ColumnRecode map[string]map[string]any `toml:"column_recode"`
+	Instruments  []instrumentMapFile       `toml:"instruments"`
 }
 
 type instrumentMapFile struct {
@@ -110,12 +116,13 @@ func parseMap(path, data string) (*Map, error) {
 		return nil, mapErr(path, "unknown key %s", strings.Join(keys, ", "))
 	}
 	m := &Map{Kind: Kind(mf.Kind), Sheet: mf.Sheet, DateFormat: mf.DateFormat, OtherColumns: mf.OtherColumns,
-		Drop: mf.Drop, Columns: map[string]string{}, Constants: map[string]string{}, ColumnCodes: map[string][]string{}}
+		Drop: mf.Drop, Columns: map[string]string{}, Constants: map[string]string{}, ColumnCodes: map[string][]string{},
+		ColumnRecode: map[string]map[string]string{}}
 	if m.Kind == "" {
 		m.Kind = KindAssessments
 	}
-	if m.Kind != KindAssessments && m.Kind != KindSessions {
-		return nil, mapErr(path, "kind %q: must be assessments or sessions", mf.Kind)
+	if m.Kind != KindAssessments && m.Kind != KindSessions && m.Kind != KindPatients {
+		return nil, mapErr(path, "kind %q: must be assessments, sessions or patients", mf.Kind)
 	}
 	switch m.OtherColumns {
 	case "":
@@ -133,8 +140,8 @@ func parseMap(path, data string) (*Map, error) {
 		}
 	}
 	wide := len(mf.Instruments) > 0
-	if wide && m.Kind == KindSessions {
-		return nil, mapErr(path, "instruments: a sessions map has no instruments")
+	if wide && m.Kind != KindAssessments {
+		return nil, mapErr(path, "instruments: a %s map has no instruments", m.Kind)
 	}
 	for canon, src := range mf.Columns {
 		if !isCanonical(m.Kind, canon) {
@@ -208,7 +215,7 @@ func parseMap(path, data string) (*Map, error) {
 	if _, ok := m.Columns["patient_id"]; !ok {
 		return nil, mapErr(path, "columns.patient_id: the map must name the patient id column")
 	}
-	if !m.has("date") && !m.has("day") {
+	if !m.has("date") && !m.has("day") && m.Kind != KindPatients {
 		return nil, mapErr(path, "the map must give a date or day column, or a constant day")
 	}
 	if m.Kind == KindAssessments && !wide && !m.has("instrument") {
@@ -216,6 +223,40 @@ func parseMap(path, data string) (*Map, error) {
 	}
 	if m.Kind == KindSessions && !m.has("session_type") {
 		return nil, mapErr(path, "a sessions map needs a session_type column or constant")
+	}
+	if m.Kind == KindPatients {
+		trait := false
+		for _, c := range PatientColumns[1:] {
+			trait = trait || m.has(c)
+		}
+		if !trait {
+			return nil, mapErr(path, "a patients map needs at least one of age, sex, diagnosis or prior_treatments")
+		}
+	}
+	// Recodings of text columns: the source column must be one [columns] maps to a column
+	// that is not an item or a total (items are recoded per instrument; totals never).
+	for src, table := range mf.ColumnRecode {
+		canon := ""
+		for c, s := range m.Columns {
+			if fold(s) == fold(src) {
+				canon = c
+			}
+		}
+		if canon == "" {
+			return nil, mapErr(path, "column_recode.%s: not a source column of [columns]", src)
+		}
+		if canon == "total" || strings.HasPrefix(canon, "item_") || canon == "patient_id" {
+			return nil, mapErr(path, "column_recode.%s: %s values are not recoded here", src, canon)
+		}
+		out := make(map[string]string, len(table))
+		for from, to := range table {
+			t, err := text(to)
+			if err != nil {
+				return nil, mapErr(path, "column_recode.%s.%s: %v", src, from, err)
+			}
+			out[recodeKey(from)] = strings.TrimSpace(t)
+		}
+		m.ColumnRecode[fold(src)] = out
 	}
 	// A source column has one role.
 	seen := map[string]string{}
@@ -260,6 +301,10 @@ func (m *Map) has(canon string) bool {
 }
 
 func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// recodeKey is how a column_recode key and a value are compared: trimmed, lower case, a zero
+// fraction dropped.
+func recodeKey(s string) string { return normNumber(fold(s)) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -24,6 +24,9 @@ type Kind string
 const (
 	KindAssessments Kind = "assessments"
 	KindSessions    Kind = "sessions"
+	// KindPatients: one row per patient with the characteristics adjusted comparisons use
+	// (age, sex, diagnosis, prior treatments); no date or day.
+	KindPatients Kind = "patients"
 )
 
 // Record is one canonical row.
@@ -51,6 +54,12 @@ type Record struct {
 	// number of fields, a formula with no stored value): the validator quarantines the
 	// record with it.
 	Problem *Problem
+	// FreeText lists the positions in Source of columns that take codes from a closed list
+	// and where people tend to type free text instead (side_effects). Free text is where
+	// names and events about other people hide: the validator stores such a value of a
+	// quarantined row only when it is made of the list's codes (see RawWithheld). Shared by
+	// the reader's records; nil when the file has no such column.
+	FreeText []int
 }
 
 // Problem is a row fault the reader finds in the row itself.
@@ -73,6 +82,23 @@ const (
 // Raw returns the source row CSV-encoded, for the quarantine table. It is computed on demand
 // so that accepted rows cost nothing.
 func (r Record) Raw() string { return encodeRow(r.Source) }
+
+// Withheld is what the quarantine table holds in place of a value that is not stored.
+const Withheld = "[withheld]"
+
+// RawWithheld is Raw with every value for which withhold (given its position in Source and
+// the value) returns true replaced by Withheld.
+func (r Record) RawWithheld(withhold func(pos int, value string) bool) string {
+	out := make([]string, len(r.Source))
+	for i, v := range r.Source {
+		if withhold(i, v) {
+			out[i] = Withheld
+		} else {
+			out[i] = v
+		}
+	}
+	return encodeRow(out)
+}
 
 // Reader yields the canonical records of one file.
 type Reader interface {
@@ -146,7 +172,8 @@ type srcRow struct {
 }
 
 // Open opens path and reads its header. With m == nil the file must be in the canonical long
-// format, its kind told by the header (instrument → assessments, session_type → sessions);
+// format, its kind told by the header (instrument → assessments, session_type → sessions,
+// sex, age, diagnosis or prior_treatments without either → patients);
 // otherwise m says what the columns are. The format is told by the extension: .csv, .txt and
 // .tsv are delimited text (comma or semicolon), .xlsx is a workbook, .parquet is Parquet.
 func Open(path string, m *Map) (Reader, error) {
