@@ -52,11 +52,17 @@ var ExportDictionary = []ExportColumn{
 	{"response_day", "integer", "day of the first response (the relapse clock starts here)"},
 	{"relapse_time_days", "integer", "days from response to relapse, or to the last follow-up when censored"},
 	{"relapse_event", "boolean", "true = relapse, false = censored"},
+	{"age", "text", "age in years from the patients file, 12–89, or 90+ (ages of 90 and over are one category, HIPAA Safe Harbor); empty when not given"},
+	{"age_years", "integer", "age as a number for models: 90+ counts as 90"},
+	{"sex", "text", "female, male or other; empty when not given or unknown"},
+	{"diagnosis", "text", "primary diagnosis: depression, ptsd, anxiety, bipolar or other; empty when not given"},
+	{"prior_treatments", "integer", "prior adequate antidepressant trials, 0–30 (treatment-resistant depression: 2 or more)"},
 }
 
 // Export writes the analysis-ready per-patient table (one row per patient and instrument)
 // as patients.parquet or patients.csv into dir, with dictionary.csv. It reads the tables the
-// last analyze wrote.
+// last analyze wrote, and the characteristics of the patients table (empty for a patient
+// without a patients row).
 func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, error) {
 	if format != "parquet" && format != "csv" {
 		return nil, fmt.Errorf("export: format %q: want parquet or csv", format)
@@ -75,10 +81,13 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 		e.excluded_reason, e.baseline_day, e.baseline, e.endpoint_day, e.endpoint, e.change, e.eligible, e.response,
 		e.remission, e.reliable_change, e.class, e.class_posterior, b.intercept AS blup_intercept, b.slope AS blup_slope,
 		r.at_risk AS relapse_at_risk, r.reason AS relapse_reason, r.response_day, r.time_days AS relapse_time_days,
-		r.event AS relapse_event
+		r.event AS relapse_event,
+		CASE WHEN p.age >= 90 THEN '90+' ELSE CAST(p.age AS VARCHAR) END AS age, CAST(p.age AS INTEGER) AS age_years,
+		p.sex, p.diagnosis, CAST(p.prior_treatments AS INTEGER) AS prior_treatments
 		FROM episodes e
 		LEFT JOIN trajectory_blups b USING (patient_id, instrument)
 		LEFT JOIN relapse r USING (patient_id, instrument)
+		LEFT JOIN patients p USING (patient_id)
 		ORDER BY e.patient_id, e.instrument`
 	var out []string
 	dictPath := filepath.Join(dir, "dictionary.csv")

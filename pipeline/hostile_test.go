@@ -69,7 +69,7 @@ const goodFile = "testdata/example-assessments.csv"
 func tableState(t *testing.T, w *Warehouse) map[string]any {
 	t.Helper()
 	st := map[string]any{}
-	for _, tb := range []string{"assessments", "sessions", "quarantine", "ingest_runs"} {
+	for _, tb := range []string{"assessments", "sessions", "patients", "quarantine", "ingest_runs"} {
 		st[tb] = count(t, w, "SELECT count(*) FROM "+tb)
 	}
 	st["lake"] = lakeFiles(t, w.Lake)
@@ -161,8 +161,11 @@ func checkInvariant(t *testing.T, w *Warehouse, r *FileReport) {
 		t.Errorf("ingest_runs %d/%d/%d/%d, report %+v", read, acc, dup, quar, *r)
 	}
 	table := "assessments"
-	if r.Kind == KindSessions {
+	switch r.Kind {
+	case KindSessions:
 		table = "sessions"
+	case KindPatients:
+		table = "patients"
 	}
 	if n := count(t, w, fmt.Sprintf("SELECT count(*) FROM %s WHERE file_id = %d", table, fileID)); n != r.Accepted {
 		t.Errorf("%s holds %d rows of %s, %d accepted", table, n, r.Path, r.Accepted)

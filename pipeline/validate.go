@@ -309,11 +309,7 @@ func rawOf(rec Record) string {
 		return rec.RawWithheld(func(int, string) bool { return true })
 	}
 	return rec.RawWithheld(func(pos int, v string) bool {
-		if !slices.Contains(rec.FreeText, pos) {
-			return false
-		}
-		_, ok := parseSideEffects(v)
-		return !ok
+		return slices.Contains(rec.FreeText, pos) && !onlyCodes(v)
 	})
 }
 
@@ -550,7 +546,7 @@ var vitalRanges = [6][2]int{{60, 260}, {30, 160}, {30, 220}, {60, 260}, {30, 160
 // safety validates the optional session-safety columns. An empty field is not recorded.
 func (rc *rowChecker) safety(rec Record) (Safety, *Finding) {
 	sf := noSafety
-	integer := func(f int, lo, hi int, what string) (int16, *Finding) {
+	integer := func(f int, lo, hi int, unit string) (int16, *Finding) {
 		v := rc.field(rec, f)
 		if v == "" {
 			return -1, nil
@@ -560,30 +556,30 @@ func (rc *rowChecker) safety(rec Record) (Safety, *Finding) {
 			return -1, rc.finding(rec, fieldNames[f], ReasonNotInteger, "")
 		}
 		if n < lo || n > hi {
-			return -1, rc.finding(rec, fieldNames[f], ReasonOutOfRange, fmt.Sprintf("%s %d–%d", what, lo, hi))
+			return -1, rc.finding(rec, fieldNames[f], ReasonOutOfRange, fmt.Sprintf("%s is %d–%d%s", fieldNames[f], lo, hi, unit))
 		}
 		return int16(n), nil
 	}
 	for k := range sf.Vitals {
-		what := "mmHg"
+		unit := " mmHg"
 		if k%3 == 2 {
-			what = "bpm"
+			unit = " bpm"
 		}
 		var f *Finding
-		if sf.Vitals[k], f = integer(fSBPPre+k, vitalRanges[k][0], vitalRanges[k][1], what); f != nil {
+		if sf.Vitals[k], f = integer(fSBPPre+k, vitalRanges[k][0], vitalRanges[k][1], unit); f != nil {
 			return sf, f
 		}
 	}
 	var f *Finding
-	if sf.Dissociation, f = integer(fDissociation, 0, 24, "the CADSS-6 total is"); f != nil {
+	if sf.Dissociation, f = integer(fDissociation, 0, 24, " (the CADSS-6 total)"); f != nil {
 		return sf, f
 	}
 	if v := rc.field(rec, fSideEffects); v != "" {
-		codes, ok := parseSideEffects(v)
-		if !ok {
+		codes, problem := parseSideEffects(v)
+		if problem != "" {
 			// Never the value: it may be a note naming someone.
-			return sf, rc.finding(rec, "side_effects", ReasonUnknownSideEffect,
-				"codes separated by ; from "+strings.Join(outcome.SideEffectVocabulary, ", ")+", or none alone")
+			return sf, rc.finding(rec, "side_effects", ReasonUnknownSideEffect, problem+
+				"; want codes separated by ; from "+strings.Join(outcome.SideEffectVocabulary, ", ")+", or none alone")
 		}
 		sf.SideEffects = codes
 	}
@@ -601,12 +597,13 @@ func (rc *rowChecker) safety(rec Record) (Safety, *Finding) {
 
 // parseSideEffects reads a side_effects field: codes of outcome.SideEffectVocabulary separated
 // by ";", in any case, spaces around them and empty entries ignored, or "none" alone. It
-// returns the codes sorted and without repeats, joined by ";" ("none" for none), and false for
-// anything else (an empty field included).
-func parseSideEffects(v string) (string, bool) {
+// returns the codes sorted and without repeats, joined by ";" ("none" for none), or, for
+// anything else (an empty field included), a problem saying where without the value.
+func parseSideEffects(v string) (string, string) {
 	var codes []string
+	entries := strings.Split(v, ";")
 	none := false
-	for _, c := range strings.Split(v, ";") {
+	for i, c := range entries {
 		c = strings.ToLower(strings.TrimSpace(c))
 		switch {
 		case c == "":
@@ -617,17 +614,31 @@ func parseSideEffects(v string) (string, bool) {
 				codes = append(codes, c)
 			}
 		default:
-			return "", false
+			return "", fmt.Sprintf("entry %d of %d is not a code", i+1, len(entries))
 		}
 	}
 	switch {
 	case none && len(codes) == 0:
-		return outcome.NoSideEffects, true
-	case none || len(codes) == 0:
-		return "", false
+		return outcome.NoSideEffects, ""
+	case none:
+		return "", "none with other codes"
+	case len(codes) == 0:
+		return "", "no code"
 	}
 	slices.Sort(codes)
-	return strings.Join(codes, ";"), true
+	return strings.Join(codes, ";"), ""
+}
+
+// onlyCodes reports whether a side_effects field is made of the list's codes and "none"
+// only (valid or not, it holds no free text).
+func onlyCodes(v string) bool {
+	for _, c := range strings.Split(v, ";") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		if c != "" && c != outcome.NoSideEffects && !slices.Contains(outcome.SideEffectVocabulary, c) {
+			return false
+		}
+	}
+	return true
 }
 
 var (
