@@ -213,3 +213,118 @@ func TestMigrateSafetyFlag(t *testing.T) {
 		t.Errorf("after the migration: %v, want day 0 null", got)
 	}
 }
+
+// schemaV3 is the warehouse layout of schema version 3 as far as the version-4 migration
+// changes it: sessions without the safety columns, and no patients table.
+var schemaV3 = []string{
+	`CREATE TABLE kapstat_meta (key VARCHAR, value VARCHAR)`,
+	`INSERT INTO kapstat_meta VALUES ('schema_version', '3'), ('created_by', 'kapstat 0.5.0')`,
+	`CREATE TABLE ingest_runs (run_id INTEGER, file_id INTEGER, path VARCHAR, sha256 VARCHAR,
+		kind VARCHAR, rows_read BIGINT, accepted BIGINT, duplicates BIGINT, quarantined BIGINT,
+		kapstat_version VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, as_of DATE)`,
+	assessmentRowsDDL,
+	`CREATE VIEW assessments AS SELECT * FROM assessment_rows`,
+	`CREATE TABLE sessions (run_id INTEGER, file_id INTEGER, source_line BIGINT,
+		patient_id VARCHAR, clinic_id VARCHAR, day INTEGER, date DATE, year VARCHAR, session_type VARCHAR,
+		route VARCHAR, dose_mg DOUBLE, program VARCHAR, setting VARCHAR, responses_hash UBIGINT)`,
+	`CREATE TABLE quarantine (run_id INTEGER, file_id INTEGER, file VARCHAR, line BIGINT,
+		column_name VARCHAR, reason VARCHAR, detail VARCHAR, raw VARCHAR)`,
+}
+
+// TestMigrateFromVersion3: a version-3 warehouse holding sessions (those of a synthetic
+// cohort, loaded by this version and copied without the safety columns) is migrated to the
+// layout a new warehouse has — the same tables with the same columns in the same order —
+// every session kept with its values and hash, the safety columns not recorded; the
+// migrated warehouse then takes a patients file and sessions with safety columns, and a
+// re-ingest of the old sessions is all duplicates.
+func TestMigrateFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: 40, Seed: 3, End: testAsOf, BadRows: true}); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old-sessions.csv")
+	// the cohort's sessions as a version-3 kapstat read them: the columns before the safety ones
+	b, err := os.ReadFile(filepath.Join(dir, "cohort", "sessions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		lines = append(lines, strings.Join(strings.Split(l, ",")[:8], ","))
+	}
+	os.WriteFile(old, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	src := filepath.Join(dir, "src.duckdb")
+	w0, err := OpenWarehouse(ctx, src, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w0.Ingest(ctx, []string{old}, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	const allSessions = `SELECT * EXCLUDE (` + sessionSafetyColumns + `) REPLACE (CAST(date AS VARCHAR) AS date) FROM sessions ORDER BY run_id, file_id, source_line`
+	want := rowsText(t, w0.DB(), allSessions)
+	if len(want) < 200 {
+		t.Fatalf("test data too narrow: %d sessions", len(want))
+	}
+	fresh := map[string][]string{}
+	for _, tb := range []string{"sessions", "patients", "ingest_runs", "quarantine", "assessment_rows", "ingest_retractions", "kapstat_meta"} {
+		fresh[tb] = rowsText(t, w0.DB(), `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '`+tb+`' ORDER BY ordinal_position`)
+	}
+	w0.Close()
+
+	path := makeDB(t, append(append([]string(nil), schemaV3...),
+		`ATTACH `+sqlString(src)+` AS src (READ_ONLY)`,
+		`INSERT INTO sessions SELECT * EXCLUDE (`+sessionSafetyColumns+`) FROM src.sessions`,
+		`INSERT INTO ingest_runs SELECT * FROM src.ingest_runs`))
+	if _, err := OpenWarehouse(ctx, path, "", true); err == nil || !strings.Contains(err.Error(), "schema version 3") {
+		t.Errorf("read-only open of a v3 warehouse: %v", err)
+	}
+	w, err := OpenWarehouse(ctx, path, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for tb, cols := range fresh {
+		if got := rowsText(t, w.DB(), `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '`+tb+`' ORDER BY ordinal_position`); !reflect.DeepEqual(got, cols) {
+			t.Errorf("%s after the migration:\n got %q\nwant %q (as a new warehouse has it)", tb, got, cols)
+		}
+	}
+	if got := rowsText(t, w.DB(), allSessions); !reflect.DeepEqual(got, want) {
+		t.Errorf("sessions changed in the migration: %d rows, want %d", len(got), len(want))
+	}
+	if n := count(t, w, `SELECT count(*) FROM sessions WHERE coalesce(sbp_pre, dbp_pre, hr_pre, sbp_max, dbp_max, hr_max, dissociation) IS NOT NULL
+		OR side_effects IS NOT NULL OR serious_adverse_event IS NOT NULL`); n != 0 {
+		t.Errorf("%d migrated sessions with safety values", n)
+	}
+	if n := count(t, w, `SELECT count(*) FROM kapstat_meta WHERE key = 'warehouse_id'`); n != 1 {
+		t.Errorf("warehouse id rows %d", n)
+	}
+	// The old sessions again (with CRLF line ends, so another file): every one a duplicate, as
+	// the hash of a session without safety values is what version 3 stored. One of them with a
+	// blood pressure conflicts; a new session with safety values and a patients file load.
+	again := filepath.Join(dir, "again.csv")
+	os.WriteFile(again, []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o644)
+	first := strings.Split(lines[1], ",")
+	safety := filepath.Join(dir, "safety.csv")
+	os.WriteFile(safety, []byte(lines[0]+",sbp_pre,side_effects\n"+lines[1]+",128,\n"+
+		strings.Join(append([]string{first[0], first[1], "2026-09-01"}, "dosing", "im", "50", "kap", "in_person", "131", "nausea"), ",")+"\n"), 0o644)
+	pats := filepath.Join(dir, "patients.csv")
+	os.WriteFile(pats, []byte("patient_id,age,sex\n"+first[0]+",40,female\n"), 0o644)
+	reps, err := w.Ingest(ctx, []string{again, safety, pats}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reps[0]; r.Duplicates != r.RowsRead || r.RowsRead != int64(len(want)) {
+		t.Errorf("old sessions again: %+v, want all %d duplicates", *r, len(want))
+	}
+	if r := reps[1]; r.Accepted != 1 || r.Reasons[ReasonConflict] != 1 {
+		t.Errorf("sessions with safety values after the migration: %+v, want 1 conflict and 1 accepted", *r)
+	}
+	if r := reps[2]; r.Kind != KindPatients || r.Accepted != 1 {
+		t.Errorf("patients after the migration: %+v", *r)
+	}
+	if got := rowsText(t, w.DB(), `SELECT sbp_pre, side_effects FROM sessions WHERE date = DATE '2026-09-01'`); !reflect.DeepEqual(got, []string{"sbp_pre=131 side_effects=nausea"}) {
+		t.Errorf("new session %q", got)
+	}
+}
