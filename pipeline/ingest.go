@@ -303,7 +303,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// coalesced turns "a, b" into "coalesce(CAST(a AS VARCHAR), ''), coalesce(CAST(b AS VARCHAR), '')",
+// coalesced turns "a, b" into "coalesce(CAST(a AS VARCHAR), ”), coalesce(CAST(b AS VARCHAR), ”)",
 // so that concat_ws keeps a place for a NULL (it skips NULLs).
 func coalesced(cols string) string {
 	var out []string

@@ -57,14 +57,14 @@ type InstrumentMap struct {
 
 // mapFile is the TOML shape of a mapping file.
 type mapFile struct {
-	Kind         string              `toml:"kind"`
-	Sheet        string              `toml:"sheet"`
-	Missing      []any               `toml:"missing"`
-	DateFormat   string              `toml:"date_format"`
-	OtherColumns string              `toml:"other_columns"`
-	Drop         []string            `toml:"drop"`
-	Columns      map[string]string   `toml:"columns"`
-	Constants    map[string]any      `toml:"constants"`
+	Kind         string                    `toml:"kind"`
+	Sheet        string                    `toml:"sheet"`
+	Missing      []any                     `toml:"missing"`
+	DateFormat   string                    `toml:"date_format"`
+	OtherColumns string                    `toml:"other_columns"`
+	Drop         []string                  `toml:"drop"`
+	Columns      map[string]string         `toml:"columns"`
+	Constants    map[string]any            `toml:"constants"`
 	ColumnCodes  map[string][]any          `toml:"column_missing"`
 	ColumnRecode map[string]map[string]any `toml:"column_recode"`
 	Instruments  []instrumentMapFile       `toml:"instruments"`
