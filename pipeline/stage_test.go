@@ -126,7 +126,7 @@ func expectRow(a *Assessment) string {
 		f = append(f, na(int(v), v >= 0))
 	}
 	f = append(f, na(int(a.TotalGiven), a.TotalGiven >= 0), fmt.Sprint(a.Score.Total), fmt.Sprint(a.Score.Prorated),
-		fmt.Sprint(a.Score.Answered), a.Score.Band, tri(a.Score.ItemsGiven, a.Score.SafetyFlag))
+		fmt.Sprint(a.Score.Answered), a.Score.Band, tri(a.Score.SafetyRecorded, a.Score.SafetyFlag))
 	for c := 0; c < 4; c++ {
 		if len(a.Score.Clusters) == 4 {
 			f = append(f, na(a.Score.Clusters[c], a.Score.Clusters[c] >= 0))
