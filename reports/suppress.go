@@ -312,12 +312,7 @@ func (s *system) protect() bool {
 		if len(cand) == 0 {
 			continue
 		}
-		parts := func(c *Cell) int {
-			if c.Key == "" {
-				return 10
-			}
-			return strings.Count(c.Key, "/")
-		}
+		parts := func(c *Cell) int { return strings.Count(c.Key, "/") }
 		sort.SliceStable(cand, func(i, j int) bool {
 			a, b := cand[i], cand[j]
 			if tier[a] != tier[b] {

@@ -149,7 +149,6 @@ func TestSuppressDependents(t *testing.T) {
 func TestSuppressByKey(t *testing.T) {
 	a := rowSum(100, 5, 40, 55)
 	a.Rows[0].Cells[2].Key = "completers"
-	a.Rows[0].Cells[3].Key = "others" // a quantity of the same standing: the smaller goes
 	b := &Table{}
 	b.add(count("completers", 40), rate(0.5, 0))
 	Suppress([]*Table{a, b}, 11)
