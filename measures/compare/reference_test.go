@@ -147,7 +147,7 @@ func want(rows []map[string]string, model, dim, kind string) []map[string]string
 	return out
 }
 
-func close(t *testing.T, what string, got, want, tol float64) {
+func near(t *testing.T, what string, got, want, tol float64) {
 	t.Helper()
 	if !scalar.EqualWithinRel(got, want, tol) {
 		t.Errorf("%s = %.10g, want %.10g (R), relative error %.2g > %g", what, got, want, math.Abs(got-want)/math.Abs(want), tol)
@@ -203,12 +203,12 @@ func TestReferenceCohort(t *testing.T) {
 						t.Fatalf("glm %s: term %d is %s, want %s", kind, i, g.Level, x["term"])
 					}
 					what := "glm " + kind + " " + g.Level
-					close(t, what+" coef", g.Coef, num(t, x["coef"]), 1e-6)
-					close(t, what+" se", g.SE, num(t, x["se"]), 1e-6)
-					close(t, what+" odds_ratio", g.OddsRatio, num(t, x["ratio"]), 1e-6)
-					close(t, what+" lower95", g.Lower95, num(t, x["lower95"]), 1e-6)
-					close(t, what+" upper95", g.Upper95, num(t, x["upper95"]), 1e-6)
-					close(t, what+" p", g.P, num(t, x["p"]), 1e-6)
+					near(t, what+" coef", g.Coef, num(t, x["coef"]), 1e-6)
+					near(t, what+" se", g.SE, num(t, x["se"]), 1e-6)
+					near(t, what+" odds_ratio", g.OddsRatio, num(t, x["ratio"]), 1e-6)
+					near(t, what+" lower95", g.Lower95, num(t, x["lower95"]), 1e-6)
+					near(t, what+" upper95", g.Upper95, num(t, x["upper95"]), 1e-6)
+					near(t, what+" p", g.P, num(t, x["p"]), 1e-6)
 				}
 			}
 			if r.Note != "" {
@@ -249,12 +249,12 @@ func TestReferenceCohort(t *testing.T) {
 				t.Fatalf("term %d is %s, want %s", i, g.Term, x["term"])
 			}
 			what := "coxph " + g.Term
-			close(t, what+" coef", g.Coef, num(t, x["coef"]), 1e-6)
-			close(t, what+" se", g.SE, num(t, x["se"]), 1e-6)
-			close(t, what+" hazard_ratio", g.HazardRatio, num(t, x["ratio"]), 1e-6)
-			close(t, what+" lower95", g.Lower95, num(t, x["lower95"]), 1e-6)
-			close(t, what+" upper95", g.Upper95, num(t, x["upper95"]), 1e-6)
-			close(t, what+" p", g.P, num(t, x["p"]), 1e-6)
+			near(t, what+" coef", g.Coef, num(t, x["coef"]), 1e-6)
+			near(t, what+" se", g.SE, num(t, x["se"]), 1e-6)
+			near(t, what+" hazard_ratio", g.HazardRatio, num(t, x["ratio"]), 1e-6)
+			near(t, what+" lower95", g.Lower95, num(t, x["lower95"]), 1e-6)
+			near(t, what+" upper95", g.Upper95, num(t, x["upper95"]), 1e-6)
+			near(t, what+" p", g.P, num(t, x["p"]), 1e-6)
 		}
 		if c.Note != "" {
 			t.Errorf("note %q", c.Note)
@@ -273,10 +273,10 @@ func checkDifferences(t *testing.T, model string, got []Difference, rows []map[s
 			t.Fatalf("%s: term %d is %s, want %s", model, i, g.Level, x["term"])
 		}
 		what := model + " " + g.Level
-		close(t, what+" estimate", g.Estimate, num(t, x["coef"]), tol)
-		close(t, what+" se", g.SE, num(t, x["se"]), tol)
-		close(t, what+" lower95", g.Lower95, num(t, x["lower95"]), tol)
-		close(t, what+" upper95", g.Upper95, num(t, x["upper95"]), tol)
-		close(t, what+" p", g.P, num(t, x["p"]), tol)
+		near(t, what+" estimate", g.Estimate, num(t, x["coef"]), tol)
+		near(t, what+" se", g.SE, num(t, x["se"]), tol)
+		near(t, what+" lower95", g.Lower95, num(t, x["lower95"]), tol)
+		near(t, what+" upper95", g.Upper95, num(t, x["upper95"]), tol)
+		near(t, what+" p", g.P, num(t, x["p"]), tol)
 	}
 }

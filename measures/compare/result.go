@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -49,7 +50,7 @@ type Difference struct {
 
 // MarshalJSON writes the difference with NaN as null.
 func (d Difference) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	return marshal(struct {
 		Level    string `json:"level"`
 		Estimate number `json:"estimate"`
 		SE       number `json:"se"`
@@ -74,7 +75,7 @@ type OddsRatio struct {
 
 // MarshalJSON writes the odds ratio with NaN as null.
 func (o OddsRatio) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	return marshal(struct {
 		Level     string `json:"level"`
 		OddsRatio number `json:"odds_ratio"`
 		Lower95   number `json:"lower95"`
@@ -135,7 +136,7 @@ type CoxTerm struct {
 
 // MarshalJSON writes the term with NaN as null.
 func (c CoxTerm) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	return marshal(struct {
 		Term        string `json:"term"`
 		Coef        number `json:"coef"`
 		SE          number `json:"se"`
@@ -184,4 +185,16 @@ func (x number) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// marshal is json.Marshal without HTML escaping, so that the level ">=4"
+// reads as it is.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
