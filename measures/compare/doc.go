@@ -6,7 +6,7 @@
 //
 //	change    lm(change ~ D + X)                         Change
 //	response  glm(response ~ D + X, family = binomial)   Response
-//	slope     lmer(y ~ t * D + X + (t | patient))        Slope
+//	slope     lmer(y ~ t * D + X' + (t | patient))       Slope
 //
 // and, for relapse, coxph(Surv(start, stop, event) ~ program + baseline +
 // maintenance + X) with maintenance as a time-varying covariate
@@ -27,7 +27,9 @@
 //     the comparison with a note.
 //  3. Covariates X: the baseline score, then, when the input has patient
 //     characteristics, age, sex, diagnosis and prior_treatments — each only
-//     if it takes two or more values among the kept levels' patients.
+//     if it takes two or more values among the kept levels' patients. The
+//     slope model leaves out the baseline score (X'), its own observation
+//     at t = 0 (CompareSlope says why).
 //     Categorical covariates are coded against their most frequent level
 //     among the patients in the model.
 //  4. Complete cases: patients missing a covariate in X are left out and

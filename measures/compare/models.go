@@ -158,21 +158,32 @@ func (s *sample) logistic(in *Input, y []float64, withX bool, what string) []Odd
 
 // CompareSlope compares the weekly slope of the symptom trajectory between
 // the levels of dim with the linear mixed model of the specification's item
-// 6.10 extended by the group, its interaction with time and X, as lme4's
+// 6.10 extended by the group, its interaction with time and the patient
+// characteristics, as lme4's
 //
-//	lmer(y ~ t * D + X + (t | patient))   adjusted (Terms), REML
-//	lmer(y ~ t * D + (t | patient))       unadjusted, same observations
+//	lmer(y ~ t * D + X' + (t | patient))   adjusted (Terms), REML
+//	lmer(y ~ t * D + (t | patient))        unadjusted, same observations
 //
-// on in.Trajectory (t in weeks since the baseline day). The population is
-// the patients with at least one observation; levels, covariates (patient
-// level: the same value on each of a patient's rows) and complete cases
-// follow the package documentation, counted in patients. Per non-reference
-// level: the difference in weekly slope from the reference (the t:D
-// coefficient), its standard error, the normal limits ± 1.959964·se and the
-// two-sided normal p-value. X enters as main effects, as the formula
-// says: it adjusts the level of the trajectories, while the slope
-// difference is adjusted only as far as the covariates are correlated
-// with the group through the intercepts.
+// on in.Trajectory (t in weeks since the baseline day). X' is X without the
+// baseline score: the baseline score is the model's own observation at
+// t = 0, already in y and in the random intercept, and adjusting for it as
+// well conditions on the outcome — the random intercept variance collapses
+// and the fit goes to the boundary (intercept–slope correlation ±1) on
+// ordinary data, while the slope difference hardly moves. The population
+// is the patients with at least one observation; levels, covariates
+// (patient level: the same value on each of a patient's rows) and complete
+// cases follow the package documentation, counted in patients. Per
+// non-reference level: the difference in weekly slope from the reference
+// (the t:D coefficient), its standard error, the normal limits
+// ± 1.959964·se and the two-sided normal p-value. Without characteristics
+// (no patients file, or none that varies) the adjusted model is the
+// unadjusted one and Terms repeat Unadjusted, with a note.
+//
+// X' enters as main effects, as the formula says: it adjusts the level of
+// the trajectories, and the slope difference only as far as the
+// covariates are associated with the group through the intercepts; the
+// t:X interactions that would adjust the slopes themselves are not in the
+// model.
 func CompareSlope(in *Input, dim Dimension) *Slope {
 	has := make([]bool, len(in.Patients))
 	for _, pi := range in.Trajectory.Patient {
@@ -186,7 +197,7 @@ func CompareSlope(in *Input, dim Dimension) *Slope {
 			pop = append(pop, i)
 		}
 	}
-	s := newSample(in, pop, dim, candidates(in))
+	s := newSample(in, pop, dim, candidates(in)[1:])
 	sl := &Slope{Terms: []Difference{}, Unadjusted: []Difference{}}
 	if !s.skipped {
 		// Compact group indices for the patients in the model.
@@ -210,10 +221,14 @@ func CompareSlope(in *Input, dim Dimension) *Slope {
 			y = append(y, tr.Y[i])
 		}
 		sl.Observations = len(obs)
-		var warn []string
-		sl.Terms, warn = s.mixed(in, group, obs, t, y, true, "adjusted model")
-		sl.Warnings = warn
-		sl.Unadjusted, _ = s.mixed(in, group, obs, t, y, false, "unadjusted model")
+		if len(s.covs) == 0 {
+			sl.Unadjusted, sl.Warnings = s.mixed(in, group, obs, t, y, false, "model")
+			sl.Terms = append([]Difference(nil), sl.Unadjusted...)
+			s.notes = append(s.notes, "no patient characteristic to adjust for: the adjusted slopes are the unadjusted ones.")
+		} else {
+			sl.Terms, sl.Warnings = s.mixed(in, group, obs, t, y, true, "adjusted model")
+			sl.Unadjusted, _ = s.mixed(in, group, obs, t, y, false, "unadjusted model")
+		}
 	}
 	sl.Sample = s.output()
 	return sl

@@ -424,7 +424,11 @@ func TestBaselineOnlyWithoutPatientsFile(t *testing.T) {
 	if ch.N != 70 || ch.Excluded != 0 || len(ch.Terms) != 1 || math.IsNaN(ch.Terms[0].Estimate) {
 		t.Errorf("change %+v", ch)
 	}
-	if sl := a.Slope[Program]; sl.N != 70 || sl.Observations != 280 || len(sl.Terms) != 1 || math.IsNaN(sl.Terms[0].Estimate) {
+	// The slope model leaves the baseline score out (it is the score at
+	// t = 0): without characteristics it has nothing to adjust for.
+	if sl := a.Slope[Program]; sl.N != 70 || sl.Observations != 280 || len(sl.Terms) != 1 || math.IsNaN(sl.Terms[0].Estimate) ||
+		!reflect.DeepEqual(sl.Terms, sl.Unadjusted) || len(sl.Covariates) != 0 ||
+		sl.Note != "no patient characteristic to adjust for: the adjusted slopes are the unadjusted ones." {
 		t.Errorf("slope %+v", sl)
 	}
 	// With characteristics but none recorded, nothing is excluded: no

@@ -55,7 +55,8 @@ type sample struct {
 }
 
 // candidates returns the covariates considered for X: the baseline score,
-// then the characteristics when the input has them.
+// then the characteristics when the input has them (CompareSlope leaves
+// out the first).
 func candidates(in *Input) []covariate {
 	c := []covariate{covBaseline}
 	if in.Characteristics {

@@ -22,7 +22,8 @@
 # more values, complete cases counted by the first missing covariate,
 # categorical covariates coded against their most frequent level. Then R's
 # models: lm adjusted and unadjusted, glm(binomial) adjusted and
-# unadjusted, lmer(y ~ t * D + X + (t | patient)) and without X, and coxph
+# unadjusted, lmer(y ~ t * D + X' + (t | patient)) with X' the
+# characteristics (X without the baseline score) and without them, and coxph
 # on (start, stop] rows from tmerge with maintenance as a time-varying
 # covariate.
 #
@@ -165,15 +166,15 @@ pat <- data.frame(patient = id, program, route, setting, integration,
   baseline = ifelse(hasbase, baseline, NA), age = agev,
   sex = ifelse(sexmiss, NA, sex), diagnosis = ifelse(diagnosis == "", NA, diagnosis),
   prior_treatments = prior, stringsAsFactors = FALSE)
-candidates <- c("baseline", "age", "sex", "diagnosis", "prior_treatments")
 categorical <- c("sex", "diagnosis")
 nvalues <- function(x) length(unique(x[!is.na(x)]))
 kv <- function(tab) if (length(tab) == 0) "" else paste(names(tab), tab, sep = ":", collapse = ";")
 
 # select: the patients of the population (a data frame with a column per
-# dimension and covariate), the dimension (NULL for none); returns the
-# model's data, the reference level, the covariates and the counts.
-select <- function(pop, dim) {
+# dimension and covariate), the dimension (NULL for none) and the candidate
+# covariates; returns the model's data, the reference level, the covariates
+# and the counts.
+select <- function(pop, dim, candidates = c("baseline", "age", "sex", "diagnosis", "prior_treatments")) {
   res <- list(skipped = FALSE, reference = NA, dropped = "", excluded = 0, excluded_by = "",
               levels = "", covariates = "")
   if (!is.null(dim)) {
@@ -301,7 +302,8 @@ optimum <- function(f, d) {
 }
 slp <- pat[hasbase, ]
 for (dim in dims) {
-  s <- select(slp, dim)
+  # X without the baseline score, which is the trajectory's own score at t = 0.
+  s <- select(slp, dim, c("age", "sex", "diagnosis", "prior_treatments"))
   if (s$skipped) { add_sample("slope", dim, s, n = 0); next }
   d <- merge(traj, s$data, by = "patient", sort = FALSE)
   d <- d[order(d$patient, d$t), ]
@@ -310,6 +312,7 @@ for (dim in dims) {
     f <- as.formula(paste("y ~ t *", dim, if (kind == "adjusted" && length(s$covs) > 0)
       paste("+", paste(s$covs, collapse = " + ")), "+ (t | patient)"))
     m <- optimum(f, d)
+    if (isSingular(m)) stop("singular fit: ", deparse(f))
     fe <- fixef(m)
     se <- sqrt(diag(as.matrix(vcov(m))))
     nm <- paste0("t:", dim, lv)
