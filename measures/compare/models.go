@@ -177,7 +177,9 @@ func (s *sample) logistic(in *Input, y []float64, withX bool, what string) []Odd
 // (the t:D coefficient), its standard error, the normal limits
 // ± 1.959964·se and the two-sided normal p-value. Without characteristics
 // (no patients file, or none that varies) the adjusted model is the
-// unadjusted one and Terms repeat Unadjusted, with a note.
+// unadjusted one and Terms repeat Unadjusted, with a note. Observations
+// whose patient index is out of range, or whose t or y is NaN, are
+// ignored; Patient, T and Y of unequal lengths give no model and a note.
 //
 // X' enters as main effects, as the formula says: it adjusts the level of
 // the trajectories, and the slope difference only as far as the
@@ -185,6 +187,11 @@ func (s *sample) logistic(in *Input, y []float64, withX bool, what string) []Odd
 // t:X interactions that would adjust the slopes themselves are not in the
 // model.
 func CompareSlope(in *Input, dim Dimension) *Slope {
+	if tr := &in.Trajectory; len(tr.T) != len(tr.Patient) || len(tr.Y) != len(tr.Patient) {
+		return &Slope{Sample: Sample{ExcludedBy: map[string]int{}, Dropped: map[string]int{}, Levels: map[string]int{},
+			Covariates: []string{}, Note: fmt.Sprintf("model not fitted: the trajectory has %d patient indices, %d times and %d scores.",
+				len(tr.Patient), len(tr.T), len(tr.Y))}, Terms: []Difference{}, Unadjusted: []Difference{}}
+	}
 	has := make([]bool, len(in.Patients))
 	for _, pi := range in.Trajectory.Patient {
 		if pi >= 0 && pi < len(has) {

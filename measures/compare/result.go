@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Sample describes who is in one model: the reference level, the patients
@@ -197,4 +198,21 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// AdjustedFor returns the variables the model adjusts for, each once, in
+// the model's order ("baseline", "maintenance", "age", "sex", "diagnosis",
+// "prior_treatments"), for a sentence such as "after allowing for
+// baseline severity, age and sex".
+func (s Sample) AdjustedFor() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range s.Covariates {
+		v, _, _ := strings.Cut(c, "=")
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -535,3 +535,13 @@ func TestRelapseAdjusted(t *testing.T) {
 		t.Errorf("reference %q, first term %q, n %d, note %q", got.Reference, got.Terms[0].Term, got.N, got.Note)
 	}
 }
+
+func TestAdjustedFor(t *testing.T) {
+	s := Sample{Covariates: []string{"baseline", "maintenance", "age", "sex=male", "sex=other", "diagnosis=ptsd", "prior_treatments"}}
+	if got, want := s.AdjustedFor(), []string{"baseline", "maintenance", "age", "sex", "diagnosis", "prior_treatments"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("AdjustedFor() = %v, want %v", got, want)
+	}
+	if got := (Sample{}).AdjustedFor(); got != nil {
+		t.Errorf("no covariates: %v", got)
+	}
+}
