@@ -199,6 +199,9 @@ type MeasureResult struct {
 	ClassesNote     string         `json:"classes_note,omitempty"`
 	Relapse         RelapseSummary `json:"relapse"`
 	ByGroup         []GroupOutcome `json:"by_group"`
+	// CourseResult holds the treatment-course figures (SPEC 6.16, 6.17), at this level of the
+	// JSON: time_to_response, time_to_remission, response_by_dose, windows, suicidal_ideation.
+	CourseResult
 }
 
 // SafetyFlag is a patient whose most recent PHQ-9 that recorded item 9 rated it above 0
@@ -230,6 +233,10 @@ type Analysis struct {
 	Measures       map[string]*MeasureResult `json:"measures"`
 	SafetyFlags    int                       `json:"safety_flags"`
 	Safety         []SafetyFlag              `json:"-"`
+	// Retention is dose exposure and retention by program (SPEC 6.16); SessionSafety the
+	// figures of the dosing sessions (SPEC 6.18). Nil in assessment-only mode.
+	Retention     *outcome.RetentionSummary     `json:"retention"`
+	SessionSafety *outcome.SessionSafetySummary `json:"session_safety"`
 	// Quarters lists the episode quarters present, ascending (empty without dates).
 	Quarters []string `json:"quarters"`
 }
@@ -494,6 +501,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	quarters := map[string]bool{}
 	var scoreBuf []outcome.Score
+	course := newCourseData(cfg)
 	for ci := range bounds {
 		where, args := " AND patient_id >= ?", []any{asOf, bounds[ci]}
 		if ci+1 < len(bounds) {
@@ -505,7 +513,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL
+		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL, dose_mg
 			FROM sessions WHERE (date IS NULL OR date <= CAST(? AS DATE))`+where+` ORDER BY patient_id, day, session_type, route`, args...)
 		if err != nil {
 			aRows.Close()
@@ -519,8 +527,12 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		})
 		ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
 			var s sessionRow
-			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate)
+			var dose sql.NullFloat64
+			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate, &dose)
 			s.s.Day = int(s.day)
+			if dose.Valid {
+				s.s.DoseMg = outcome.Some(dose.Float64)
+			}
 			return s, err
 		})
 		for {
@@ -592,21 +604,22 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
 				gid[d] = dims[d].id(label)
 			}
-			for lo := 0; lo < len(scores); {
-				hi := lo
-				for hi < len(scores) && scores[hi].instrument == scores[lo].instrument {
-					hi++
+			if anySessions {
+				course.addPatient(index, patientAsOf, sessions, p)
+			}
+			for lo, hi := 0, 0; lo < len(scores); lo = hi {
+				for hi = lo; hi < len(scores) && scores[hi].instrument == scores[lo].instrument; hi++ {
 				}
 				m := md[scores[lo].instrument]
+				if m == nil {
+					continue
+				}
 				scoreBuf = scoreBuf[:0]
 				for _, s := range scores[lo:hi] {
 					scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
 				}
-				lo = hi
-				if m == nil {
-					continue
-				}
 				m.add(pi, gid, index, patientAsOf, scoreBuf, p)
+				course.addInstrument(m.in.Code, index, patientAsOf, scoreBuf, scores[lo:hi], sessions, m.th, p)
 			}
 		}
 		aErr, sErr := as.err(), ss.err()
@@ -633,7 +646,16 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
 		}
+		mr.CourseResult = *course.summarize(code)
 		a.Measures[code] = mr
+	}
+	if anySessions {
+		if r, err := outcome.SummarizeRetention(course.retention, course.cp); err == nil {
+			a.Retention = &r
+		}
+		if ss, err := outcome.SummarizeSessionSafety(course.safety, course.cp); err == nil {
+			a.SessionSafety = &ss
+		}
 	}
 	a.SafetyFlags = len(a.Safety)
 	if opt.Write {

@@ -309,7 +309,7 @@ func (m *measureData) groupRelapse(keep func(*episode) bool) GroupRelapse {
 // relapse runs the survival analysis of SPEC 6.9 over the at-risk episodes.
 func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 	rs := RelapseSummary{RelapseFree: []RelapsePoint{}, Curve: KMRows{}, At8Weeks: noRelapsePoint(),
-		Excluded: map[string]int{outcome.ReasonNoResponse: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoFollowUp: 0},
+		Excluded:  map[string]int{outcome.ReasonNoResponse: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoFollowUp: 0},
 		ByProgram: ProgramRelapse{Curves: map[string]ProgramCurve{}}}
 	rd, eligible := m.relapseOf(nil, dims, rs.Excluded)
 	times, events, base, prog := rd.times, rd.events, rd.base, rd.prog
