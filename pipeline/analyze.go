@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/compare"
 	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/measures/stats"
 	"github.com/kapstat/kapstat/measures/stats/lcga"
@@ -87,6 +88,9 @@ type RelapseSummary struct {
 	ByProgram ProgramRelapse `json:"by_program"`
 	Cox       *stats.CoxFit  `json:"cox"`
 	CoxNote   string         `json:"cox_note,omitempty"`
+	// CoxAdjusted is the Cox model with program, baseline, the patient characteristics and
+	// maintenance as a time-varying covariate (SPEC 6.15).
+	CoxAdjusted *compare.CoxAdjusted `json:"cox_adjusted"`
 }
 
 // ProgramRelapse compares relapse between programs.
@@ -199,6 +203,8 @@ type MeasureResult struct {
 	ClassesNote     string         `json:"classes_note,omitempty"`
 	Relapse         RelapseSummary `json:"relapse"`
 	ByGroup         []GroupOutcome `json:"by_group"`
+	// Adjusted holds the comparisons of SPEC 6.15, adjusted and unadjusted side by side.
+	Adjusted *compare.Adjusted `json:"adjusted"`
 	// CourseResult holds the treatment-course figures (SPEC 6.16, 6.17), at this level of the
 	// JSON: time_to_response, time_to_remission, response_by_dose, windows, suicidal_ideation.
 	CourseResult
@@ -391,6 +397,8 @@ type measureData struct {
 	trajT, trajY []float64
 	trajEpisodes []int32 // episode index per trajectory group
 	weeks        map[int]*weekSums
+	// cmp holds each episode's facts for the adjusted comparisons (SPEC 6.15), in episode order.
+	cmp []compare.Patient
 }
 
 // weekSums accumulates one week's scores: count, sum and sum of squares (integer scores
@@ -607,6 +615,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			if anySessions {
 				course.addPatient(index, patientAsOf, sessions, p)
 			}
+			traits := compare.NoTraits()
 			for lo, hi := 0, 0; lo < len(scores); lo = hi {
 				for hi = lo; hi < len(scores) && scores[hi].instrument == scores[lo].instrument; hi++ {
 				}
@@ -618,7 +627,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				for _, s := range scores[lo:hi] {
 					scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
 				}
-				m.add(pi, gid, index, patientAsOf, scoreBuf, p)
+				m.add(pi, gid, index, patientAsOf, scoreBuf, p, g, sessions, traits)
 				course.addInstrument(m.in.Code, index, patientAsOf, scoreBuf, scores[lo:hi], sessions, m.th, p)
 			}
 		}
@@ -642,7 +651,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if m.patients == 0 {
 			continue
 		}
-		mr, err := m.summarize(cfg, p, &dims, ids)
+		mr, err := m.summarize(cfg, p, &dims, ids, false)
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
 		}
@@ -699,11 +708,14 @@ func safetyFlag(id string, scores []scoreRow) (SafetyFlag, bool) {
 }
 
 // add derives one patient's episode of this instrument as of day asOf.
-func (m *measureData) add(pi int32, gid [nDims]int16, index, asOf int, scores []outcome.Score, p outcome.Params) {
+func (m *measureData) add(pi int32, gid [nDims]int16, index, asOf int, scores []outcome.Score, p outcome.Params,
+	g outcome.Groups, sessions []outcome.Session, traits compare.Traits) {
 	m.patients++
 	e := episode{patient: pi, groups: gid, class: -1}
 	res := outcome.Episode(index, scores, m.th, p, asOf)
-	e.set(res, outcome.Relapse(index, scores, m.th, p, asOf))
+	rel := outcome.Relapse(index, scores, m.th, p, asOf)
+	e.set(res, rel)
+	m.cmp = append(m.cmp, compare.NewPatient(res, g, traits, rel, sessions))
 	if res.HasBaseline {
 		pts := outcome.Trajectory(index, scores, p)
 		grp := len(m.trajEpisodes)
