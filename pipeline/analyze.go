@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/compare"
 	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/measures/stats"
 	"github.com/kapstat/kapstat/measures/stats/lcga"
@@ -87,6 +88,9 @@ type RelapseSummary struct {
 	ByProgram ProgramRelapse `json:"by_program"`
 	Cox       *stats.CoxFit  `json:"cox"`
 	CoxNote   string         `json:"cox_note,omitempty"`
+	// CoxAdjusted is the Cox model with program, baseline, the patient characteristics and
+	// maintenance as a time-varying covariate (SPEC 6.15).
+	CoxAdjusted *compare.CoxAdjusted `json:"cox_adjusted"`
 }
 
 // ProgramRelapse compares relapse between programs.
@@ -199,6 +203,11 @@ type MeasureResult struct {
 	ClassesNote     string         `json:"classes_note,omitempty"`
 	Relapse         RelapseSummary `json:"relapse"`
 	ByGroup         []GroupOutcome `json:"by_group"`
+	// Adjusted holds the comparisons of SPEC 6.15, adjusted and unadjusted side by side.
+	Adjusted *compare.Adjusted `json:"adjusted"`
+	// CourseResult holds the treatment-course figures (SPEC 6.16, 6.17), at this level of the
+	// JSON: time_to_response, time_to_remission, response_by_dose, windows, suicidal_ideation.
+	CourseResult
 }
 
 // SafetyFlag is a patient whose most recent PHQ-9 that recorded item 9 rated it above 0
@@ -230,6 +239,10 @@ type Analysis struct {
 	Measures       map[string]*MeasureResult `json:"measures"`
 	SafetyFlags    int                       `json:"safety_flags"`
 	Safety         []SafetyFlag              `json:"-"`
+	// Retention is dose exposure and retention by program (SPEC 6.16); SessionSafety the
+	// figures of the dosing sessions (SPEC 6.18). Nil in assessment-only mode.
+	Retention     *outcome.RetentionSummary     `json:"retention"`
+	SessionSafety *outcome.SessionSafetySummary `json:"session_safety"`
 	// Quarters lists the episode quarters present, ascending (empty without dates).
 	Quarters []string `json:"quarters"`
 }
@@ -384,6 +397,8 @@ type measureData struct {
 	trajT, trajY []float64
 	trajEpisodes []int32 // episode index per trajectory group
 	weeks        map[int]*weekSums
+	// cmp holds each episode's facts for the adjusted comparisons (SPEC 6.15), in episode order.
+	cmp []compare.Patient
 }
 
 // weekSums accumulates one week's scores: count, sum and sum of squares (integer scores
@@ -494,6 +509,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	quarters := map[string]bool{}
 	var scoreBuf []outcome.Score
+	course := newCourseData(cfg)
 	for ci := range bounds {
 		where, args := " AND patient_id >= ?", []any{asOf, bounds[ci]}
 		if ci+1 < len(bounds) {
@@ -505,7 +521,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL
+		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL, dose_mg
 			FROM sessions WHERE (date IS NULL OR date <= CAST(? AS DATE))`+where+` ORDER BY patient_id, day, session_type, route`, args...)
 		if err != nil {
 			aRows.Close()
@@ -519,8 +535,12 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		})
 		ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
 			var s sessionRow
-			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate)
+			var dose sql.NullFloat64
+			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate, &dose)
 			s.s.Day = int(s.day)
+			if dose.Valid {
+				s.s.DoseMg = outcome.Some(dose.Float64)
+			}
 			return s, err
 		})
 		for {
@@ -592,21 +612,23 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			for d, label := range [nDims]string{g.Clinic, g.Route, g.Program, g.Setting, g.Integration, q} {
 				gid[d] = dims[d].id(label)
 			}
-			for lo := 0; lo < len(scores); {
-				hi := lo
-				for hi < len(scores) && scores[hi].instrument == scores[lo].instrument {
-					hi++
+			if anySessions {
+				course.addPatient(index, patientAsOf, sessions, p)
+			}
+			traits := compare.NoTraits()
+			for lo, hi := 0, 0; lo < len(scores); lo = hi {
+				for hi = lo; hi < len(scores) && scores[hi].instrument == scores[lo].instrument; hi++ {
 				}
 				m := md[scores[lo].instrument]
+				if m == nil {
+					continue
+				}
 				scoreBuf = scoreBuf[:0]
 				for _, s := range scores[lo:hi] {
 					scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
 				}
-				lo = hi
-				if m == nil {
-					continue
-				}
-				m.add(pi, gid, index, patientAsOf, scoreBuf, p)
+				m.add(pi, gid, index, patientAsOf, scoreBuf, p, g, sessions, traits)
+				course.addInstrument(m.in.Code, index, patientAsOf, scoreBuf, scores[lo:hi], sessions, m.th, p)
 			}
 		}
 		aErr, sErr := as.err(), ss.err()
@@ -629,11 +651,20 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if m.patients == 0 {
 			continue
 		}
-		mr, err := m.summarize(cfg, p, &dims, ids)
+		mr, err := m.summarize(cfg, p, &dims, ids, false)
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
 		}
+		mr.CourseResult = *course.summarize(code)
 		a.Measures[code] = mr
+	}
+	if anySessions {
+		if r, err := outcome.SummarizeRetention(course.retention, course.cp); err == nil {
+			a.Retention = &r
+		}
+		if ss, err := outcome.SummarizeSessionSafety(course.safety, course.cp); err == nil {
+			a.SessionSafety = &ss
+		}
 	}
 	a.SafetyFlags = len(a.Safety)
 	if opt.Write {
@@ -677,11 +708,14 @@ func safetyFlag(id string, scores []scoreRow) (SafetyFlag, bool) {
 }
 
 // add derives one patient's episode of this instrument as of day asOf.
-func (m *measureData) add(pi int32, gid [nDims]int16, index, asOf int, scores []outcome.Score, p outcome.Params) {
+func (m *measureData) add(pi int32, gid [nDims]int16, index, asOf int, scores []outcome.Score, p outcome.Params,
+	g outcome.Groups, sessions []outcome.Session, traits compare.Traits) {
 	m.patients++
 	e := episode{patient: pi, groups: gid, class: -1}
 	res := outcome.Episode(index, scores, m.th, p, asOf)
-	e.set(res, outcome.Relapse(index, scores, m.th, p, asOf))
+	rel := outcome.Relapse(index, scores, m.th, p, asOf)
+	e.set(res, rel)
+	m.cmp = append(m.cmp, compare.NewPatient(res, g, traits, rel, sessions))
 	if res.HasBaseline {
 		pts := outcome.Trajectory(index, scores, p)
 		grp := len(m.trajEpisodes)

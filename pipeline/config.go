@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kapstat/kapstat/measures"
+	"github.com/kapstat/kapstat/measures/outcome"
 )
 
 // Version is kapstat's version, written into every output.
@@ -41,6 +42,37 @@ type Config struct {
 	Seed          uint64                `toml:"seed" json:"seed"`
 	SuppressBelow int                   `toml:"suppress_below" json:"suppress_below"`
 	Instruments   map[string]Thresholds `toml:"instruments" json:"instruments"`
+
+	// The treatment course (SPEC 6.16): days of the cumulative response and remission,
+	// doses that complete induction, the horizon of the maintenance figure.
+	CourseDays      []int `toml:"course_days" json:"course_days"`
+	InductionDoses  int   `toml:"induction_doses" json:"induction_doses"`
+	MaintenanceDays int   `toml:"maintenance_days" json:"maintenance_days"`
+	// Windows are the follow-up windows after the index day (SPEC 6.17), [[windows]] in TOML.
+	Windows []outcome.Window `toml:"windows" json:"windows"`
+	// SessionSafety holds the blood-pressure thresholds of SPEC 6.18.
+	SessionSafety SafetyThresholds `toml:"session_safety" json:"session_safety"`
+}
+
+// SafetyThresholds are the blood-pressure thresholds of a dosing session, in mmHg: elevated
+// when sbp_max >= SBPMax, or dbp_max >= DBPMax, or sbp_max − sbp_pre >= SBPRise.
+type SafetyThresholds struct {
+	SBPMax  int `toml:"sbp_max" json:"sbp_max"`
+	DBPMax  int `toml:"dbp_max" json:"dbp_max"`
+	SBPRise int `toml:"sbp_rise" json:"sbp_rise"`
+}
+
+// CourseParams are the treatment-course parameters of the configuration.
+func (c Config) CourseParams() outcome.CourseParams {
+	cp := outcome.DefaultCourseParams()
+	cp.Days = c.CourseDays
+	cp.InductionDoses, cp.MaintenanceDays = c.InductionDoses, c.MaintenanceDays
+	return cp
+}
+
+// SafetyParams are the session-safety thresholds of the configuration.
+func (c Config) SafetyParams() outcome.SafetyParams {
+	return outcome.SafetyParams{SBPMax: c.SessionSafety.SBPMax, DBPMax: c.SessionSafety.DBPMax, SBPRise: c.SessionSafety.SBPRise}
 }
 
 // DefaultConfig returns the definitions of SPEC 4 and 6.
@@ -52,6 +84,10 @@ func DefaultConfig() Config {
 		SuppressBelow: 11,
 		Instruments:   map[string]Thresholds{},
 	}
+	cp, sp := outcome.DefaultCourseParams(), outcome.DefaultSafetyParams()
+	c.CourseDays, c.InductionDoses, c.MaintenanceDays = cp.Days, cp.InductionDoses, cp.MaintenanceDays
+	c.Windows = outcome.DefaultWindows()
+	c.SessionSafety = SafetyThresholds{SBPMax: sp.SBPMax, DBPMax: sp.DBPMax, SBPRise: sp.SBPRise}
 	for _, in := range measures.All() {
 		c.Instruments[in.Code] = Thresholds{in.Cutoff, in.Remission, in.ReliableChange, in.MaxMissing}
 	}
@@ -145,6 +181,23 @@ func (c Config) Validate() error {
 	}
 	for i, d := range c.RelapseDays {
 		checks = append(checks, intIn(fmt.Sprintf("relapse_days[%d]", i), d, 1, maxDays))
+	}
+	for i, d := range c.CourseDays {
+		checks = append(checks, intIn(fmt.Sprintf("course_days[%d]", i), d, 1, c.AcuteDays))
+	}
+	checks = append(checks, intIn("induction_doses", c.InductionDoses, 1, 100),
+		intIn("maintenance_days", c.MaintenanceDays, 1, maxDays),
+		intIn("session_safety.sbp_max", c.SessionSafety.SBPMax, 60, 260),
+		intIn("session_safety.dbp_max", c.SessionSafety.DBPMax, 30, 160),
+		intIn("session_safety.sbp_rise", c.SessionSafety.SBPRise, 1, 200))
+	names := map[string]bool{}
+	for i, w := range c.Windows {
+		key := fmt.Sprintf("windows[%d]", i)
+		if w.Name == "" || names[w.Name] {
+			checks = append(checks, fmt.Errorf("config: %s: name %q: want a name of its own", key, w.Name))
+		}
+		names[w.Name] = true
+		checks = append(checks, intIn(key+".from", w.From, 1, maxDays), intIn(key+".to", w.To, w.From, maxDays))
 	}
 	for _, err := range checks {
 		if err != nil {

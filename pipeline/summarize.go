@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"github.com/kapstat/kapstat/measures/compare"
 	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/measures/stats"
 	"github.com/kapstat/kapstat/measures/stats/lcga"
@@ -116,7 +117,7 @@ func tallyOf(eps []episode, keep func(*episode) bool) *tally {
 
 // summarize computes one instrument's results (SPEC 6, 7) and fills the per-episode class,
 // posterior and BLUPs.
-func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict, ids []string) (*MeasureResult, error) {
+func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict, ids []string, characteristics bool) (*MeasureResult, error) {
 	mr := &MeasureResult{Instrument: m.in.Code, Name: m.in.Name, Patients: m.patients, Excluded: map[string]int{
 		outcome.ReasonNoBaseline: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoEndpoint: 0}}
 	for i := range m.episodes {
@@ -187,6 +188,14 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 	}
 
 	mr.Relapse = m.relapse(cfg, dims)
+	// Adjusted comparisons (SPEC 6.15) over the same episodes and trajectory observations.
+	in := compare.Input{Characteristics: characteristics, Patients: m.cmp,
+		Trajectory: compare.Trajectory{Patient: make([]int, len(m.trajGroup)), T: m.trajT, Y: m.trajY}}
+	for i, g := range m.trajGroup {
+		in.Trajectory.Patient[i] = int(m.trajEpisodes[g])
+	}
+	mr.Adjusted = compare.Adjust(&in)
+	mr.Relapse.CoxAdjusted = compare.RelapseAdjusted(&in)
 	for d := 0; d < nDims; d++ {
 		labels := dims[d].labels
 		order := make([]int, len(labels))
@@ -309,7 +318,7 @@ func (m *measureData) groupRelapse(keep func(*episode) bool) GroupRelapse {
 // relapse runs the survival analysis of SPEC 6.9 over the at-risk episodes.
 func (m *measureData) relapse(cfg Config, dims *[nDims]dict) RelapseSummary {
 	rs := RelapseSummary{RelapseFree: []RelapsePoint{}, Curve: KMRows{}, At8Weeks: noRelapsePoint(),
-		Excluded: map[string]int{outcome.ReasonNoResponse: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoFollowUp: 0},
+		Excluded:  map[string]int{outcome.ReasonNoResponse: 0, outcome.ReasonAcuteWindowOpen: 0, outcome.ReasonNoFollowUp: 0},
 		ByProgram: ProgramRelapse{Curves: map[string]ProgramCurve{}}}
 	rd, eligible := m.relapseOf(nil, dims, rs.Excluded)
 	times, events, base, prog := rd.times, rd.events, rd.base, rd.prog

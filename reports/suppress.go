@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Small-cell suppression for the external workbook (CMS cell-size suppression policy). The
@@ -279,32 +280,46 @@ func (s *system) protect() bool {
 		for _, e := range comp {
 			touched[e] = true
 		}
-		// Candidates: the shown counts of the sums connected to the unknown, nearest first —
-		// the sums that hold it, then those one hidden count away (a hidden part of one sum
-		// may be pinned by a column total elsewhere, and hiding a second part of that column
-		// is what protects it) — then non-zero first, those entering fewest sums, the
-		// smallest. The first whose hiding leaves the unknown undetermined wins, else the
-		// first.
-		level := s.distances(target)
+		// Candidates: the shown counts of the sums that pin the unknown (those whose combination
+		// gives it by elimination; for a pin by bounds, the sums that hold it), then of the rest
+		// of its sums. Among them: group-level counts before totals (a key with more parts,
+		// PHQ9/clinic/east/rc/improved, before PHQ9/with_endpoint, which the Summary leads
+		// with), non-zero before zero, those entering fewer sums, the smallest. The first whose
+		// hiding leaves the unknown undetermined wins, else the first.
+		pinning := map[int]bool{}
+		for _, e := range s.pinningEquations(target, comp) {
+			pinning[e] = true
+		}
 		var cand []*Cell
-		dist := map[*Cell]int{}
+		tier := map[*Cell]int{}
 		for _, e := range comp {
-			for _, t := range s.eqs[e].shown {
-				if _, ok := dist[t.cell]; !ok && t.cell.Hidden == Shown {
-					dist[t.cell] = level[e]
-					cand = append(cand, t.cell)
-				} else if ok && level[e] < dist[t.cell] {
-					dist[t.cell] = level[e]
+			t := 1
+			if pinning[e] {
+				t = 0
+			}
+			for _, sh := range s.eqs[e].shown {
+				if sh.cell.Hidden != Shown {
+					continue
+				}
+				if old, ok := tier[sh.cell]; !ok {
+					tier[sh.cell] = t
+					cand = append(cand, sh.cell)
+				} else if t < old {
+					tier[sh.cell] = t
 				}
 			}
 		}
 		if len(cand) == 0 {
 			continue
 		}
+		parts := func(c *Cell) int { return strings.Count(c.Key, "/") }
 		sort.SliceStable(cand, func(i, j int) bool {
 			a, b := cand[i], cand[j]
-			if dist[a] != dist[b] {
-				return dist[a] < dist[b]
+			if tier[a] != tier[b] {
+				return tier[a] < tier[b]
+			}
+			if pa, pb := parts(a), parts(b); pa != pb {
+				return pa > pb
 			}
 			if (a.Value == 0) != (b.Value == 0) {
 				return b.Value == 0
@@ -332,6 +347,56 @@ func (s *system) protect() bool {
 		hid = true
 	}
 	return hid
+}
+
+// pinningEquations returns the equations of comp whose combination gives unknown target by
+// elimination (tracked through the reduction with an identity block), or, when it is pinned by
+// bounds only, the equations that hold it.
+func (s *system) pinningEquations(target int, comp []int) []int {
+	colOf := map[int]int{}
+	var cols []int
+	for _, e := range comp {
+		for j := range s.eqs[e].coef {
+			if _, ok := colOf[j]; !ok {
+				colOf[j] = len(cols)
+				cols = append(cols, j)
+			}
+		}
+	}
+	n, m := len(cols), len(comp)
+	rows := make([][]float64, m)
+	for r, e := range comp {
+		row := make([]float64, n+1+m)
+		for j, a := range s.eqs[e].coef {
+			row[colOf[j]] = a
+		}
+		row[n+1+r] = 1 // which equations make up this row
+		rows[r] = row
+	}
+	// Reduce on the coefficient columns only; the identity block follows the row operations.
+	reduceWith(rows, n, n+m)
+	k := colOf[target]
+	for _, row := range rows {
+		unit := row[k] != 0
+		for c := 0; c < n && unit; c++ {
+			unit = c == k || row[c] == 0
+		}
+		if !unit {
+			continue
+		}
+		var out []int
+		for r := 0; r < m; r++ {
+			if row[n+1+r] != 0 {
+				out = append(out, comp[r])
+			}
+		}
+		return out
+	}
+	var out []int
+	for _, e := range s.eqsOf[target] {
+		out = append(out, e)
+	}
+	return out
 }
 
 // pinsWithout reports whether unknown target stays determined by the equations comp once the
@@ -592,7 +657,11 @@ func solve(eqs []equation, bounds func(int) (lo, hi float64)) []int {
 
 // reduce brings rows (n coefficients and a right-hand side each) to reduced row echelon form
 // with partial pivoting, zeroing entries below a tolerance, and returns the non-zero rows.
-func reduce(rows [][]float64, n int) [][]float64 {
+func reduce(rows [][]float64, n int) [][]float64 { return reduceWith(rows, n, n) }
+
+// reduceWith is reduce for rows whose columns n … last ride along with the row operations (a
+// right-hand side, an identity block) without being pivoted on.
+func reduceWith(rows [][]float64, n, last int) [][]float64 {
 	const tol = 1e-9
 	r := 0
 	for c := 0; c < n && r < len(rows); c++ {
@@ -607,7 +676,7 @@ func reduce(rows [][]float64, n int) [][]float64 {
 		}
 		rows[r], rows[p] = rows[p], rows[r]
 		inv := 1 / rows[r][c]
-		for k := c; k <= n; k++ {
+		for k := c; k <= last; k++ {
 			rows[r][k] *= inv
 		}
 		for i := range rows {
@@ -615,7 +684,7 @@ func reduce(rows [][]float64, n int) [][]float64 {
 				continue
 			}
 			f := rows[i][c]
-			for k := c; k <= n; k++ {
+			for k := c; k <= last; k++ {
 				rows[i][k] -= f * rows[r][k]
 				if math.Abs(rows[i][k]) < tol {
 					rows[i][k] = 0

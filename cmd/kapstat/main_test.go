@@ -180,10 +180,12 @@ func TestSummaryMatchesJSON(t *testing.T) {
 			RemissionITT proportion `json:"remission_itt"`
 			Relapse      struct {
 				AtRisk      int `json:"at_risk"`
-				RelapseFree []struct {
+				At8Weeks struct {
 					Time                       float64
+					NRisk                      int `json:"n_risk"`
+					Events                     int
 					Survival, Lower95, Upper95 float64
-				} `json:"relapse_free"`
+				} `json:"relapse_free_8_weeks"`
 			}
 		}
 	}
@@ -263,11 +265,10 @@ func TestSummaryMatchesJSON(t *testing.T) {
 			check(label, "F", float64(p.N))
 			check(label, "G", float64(p.Events))
 		}
-		for _, pt := range m.Relapse.RelapseFree {
-			if pt.Time == 56 {
-				check("Relapse-free 8 weeks (56 days) after response", "B", pt.Survival)
-			}
-		}
+		p56 := m.Relapse.At8Weeks
+		check("Relapse-free 8 weeks (56 days) after reaching half of baseline", "B", p56.Survival)
+		check("Relapse-free 8 weeks (56 days) after reaching half of baseline", "F", float64(p56.NRisk))
+		check("Relapse-free 8 weeks (56 days) after reaching half of baseline", "G", float64(p56.Events))
 	}
 }
 

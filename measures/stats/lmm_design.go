@@ -565,10 +565,20 @@ func (d *lmmxData) expandPatterns(p *lmmxPartial) {
 	}
 }
 
+// maxPatterns caps the patterns of lmmxData. Each chunk of lmmChunk groups
+// sums into its own 5 values per pattern, which are then added up over the
+// chunks and expanded with k² operations each, so a deviance evaluation
+// costs O(groups + chunks·patterns + patterns·k²): with patterns bounded
+// by a constant below lmmChunk that stays O(groups), while a bound that
+// grows with the groups (it was a quarter of them) made it quadratic — a
+// million patients with age and baseline score as covariates had about
+// 250 thousand patterns and took gigabytes and seconds per evaluation.
+const maxPatterns = lmmChunk / 8
+
 // findPatterns sets d.pattern when every column is, within every group,
 // a constant or t times a constant (checked on the observations to a
-// relative 1e-12), and the groups have at most a quarter as many distinct
-// vectors of those constants as there are groups.
+// relative 1e-12), and the groups have fewer distinct vectors of those
+// constants than a quarter of the groups and than maxPatterns.
 func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []int) {
 	k, st := d.k, d.stride
 	G := d.groups()
@@ -644,7 +654,7 @@ func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []
 		}
 		pi, seen := index[string(key)]
 		if !seen {
-			if len(index) >= G/4 {
+			if len(index) >= min(G/4, maxPatterns) {
 				d.colType = nil
 				d.patterns = nil
 				return
