@@ -303,8 +303,8 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// coalesced turns "a, b" into "coalesce(CAST(a AS VARCHAR), ”), coalesce(CAST(b AS VARCHAR), ”)",
-// so that concat_ws keeps a place for a NULL (it skips NULLs).
+// coalesced wraps each of the comma-separated columns in a cast to text with NULL as the empty
+// string, so that concat_ws keeps a place for a NULL (it skips NULLs).
 func coalesced(cols string) string {
 	var out []string
 	for _, c := range strings.Split(cols, ",") {
