@@ -1,5 +1,7 @@
 package synth
 
+import "strconv"
+
 // Kinds of planted bad rows, in the order they are planted.
 const (
 	badOutOfRange = iota
@@ -140,4 +142,124 @@ func (g *generator) used(m, day int) bool {
 		}
 	}
 	return false
+}
+
+// Planted bad rows of the patients file and of the session-safety columns, by the reason
+// validation gives them.
+const (
+	BadUnknownSex       = "unknown_sex"
+	BadUnknownDiagnosis = "unknown_diagnosis"
+	BadUnknownSideEff   = "unknown_side_effect"
+	BadSAE              = "bad_serious_adverse_event"
+)
+
+// Kinds of planted bad patients rows.
+const (
+	badPatAge       = iota // age 7 or 130: out_of_range
+	badPatSex              // sex "2" (a code exported without its map): unknown_sex
+	badPatDiagnosis        // diagnosis "mdd": unknown_diagnosis
+	badPatPrior            // prior_treatments 45: out_of_range
+	badPatDuplicate        // the row twice: duplicate
+	badPatConflict         // a second row with other prior treatments: conflict, both rows
+	nBadPatKinds
+)
+
+var badPatNames = [nBadPatKinds]string{BadOutOfRange, BadUnknownSex, BadUnknownDiagnosis, BadOutOfRange, BadDuplicate, BadConflict}
+
+// Kinds of planted bad session rows: a copy of one of the patient's dosing sessions with one
+// safety column spoilt (the copy is quarantined, so the session itself is loaded once).
+const (
+	badSessSBP          = iota // sbp_max with a digit too many: out_of_range
+	badSessDissociation        // dissociation 30: out_of_range
+	badSessSideEffect          // side_effects "seizure": unknown_side_effect
+	badSessSAE                 // serious_adverse_event "unknown": bad_serious_adverse_event
+	nBadSessKinds
+)
+
+var badSessNames = [nBadSessKinds]string{BadOutOfRange, BadOutOfRange, BadUnknownSideEff, BadSAE}
+
+// forcedBadAt reports whether patient i gets a bad row of kind k of n kinds regardless of
+// chance, patients spread over the cohort apart from those forcedBad picks.
+func forcedBadAt(patients, i, k, n int) bool {
+	return i == ((4*k+3)*patients/(4*n))%max(1, patients)
+}
+
+// plantBadPatients adds the current patient's bad patients rows to g.patRows (after the valid
+// one) and counts them by reason; they draw from the bad-row stream after plantBadRows.
+func (g *generator) plantBadPatients(i int, counts map[string]int) {
+	br := g.br
+	duplicated, conflicted := false, false
+	for k := range nBadPatKinds {
+		n := 0
+		if forcedBadAt(g.cfg.Patients, i, k, nBadPatKinds) {
+			n++
+		}
+		if br.Float64() < badRate {
+			n++
+		}
+		for range n {
+			t := g.patRows[0]
+			switch k {
+			case badPatAge:
+				t.ageText = []string{"7", "130"}[br.IntN(2)]
+			case badPatSex:
+				t.sex = "2"
+			case badPatDiagnosis:
+				t.diagnosis = "mdd"
+			case badPatPrior:
+				t.prior = 45
+			case badPatDuplicate:
+				duplicated = true
+			case badPatConflict:
+				if duplicated || conflicted {
+					continue // a conflict would take in the copies planted already
+				}
+				t.prior = (max(t.prior, 0) + 1 + br.IntN(3)) % 13
+				counts[BadConflict]++ // the valid row
+				conflicted = true
+			}
+			g.patRows = append(g.patRows, t)
+			counts[badPatNames[k]]++
+		}
+	}
+}
+
+// plantBadSessions adds copies of the patient's dosing sessions with one safety column
+// spoilt, and counts them by reason.
+func (g *generator) plantBadSessions(i int, counts map[string]int) {
+	br := g.br
+	var dosing []int
+	for j, s := range g.sessions {
+		if s.kind == sessDosing {
+			dosing = append(dosing, j)
+		}
+	}
+	for k := range nBadSessKinds {
+		n := 0
+		if forcedBadAt(g.cfg.Patients, i, k, nBadSessKinds) {
+			n++
+		}
+		if br.Float64() < badRate {
+			n++
+		}
+		for range n {
+			if len(dosing) == 0 {
+				return
+			}
+			s := g.sessions[dosing[br.IntN(len(dosing))]]
+			s.safety.recorded = true
+			switch k {
+			case badSessSBP:
+				s.badCol, s.badVal = 1+3, strconv.Itoa(10*(150+br.IntN(40))) // sbp_max 1500–1890
+			case badSessDissociation:
+				s.badCol, s.badVal = 1+6, strconv.Itoa(25+br.IntN(10))
+			case badSessSideEffect:
+				s.badCol, s.badVal = 1+7, "seizure"
+			case badSessSAE:
+				s.badCol, s.badVal = 1+8, "unknown"
+			}
+			g.sessions = append(g.sessions, s)
+			counts[badSessNames[k]]++
+		}
+	}
 }

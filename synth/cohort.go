@@ -103,6 +103,11 @@ type session struct {
 	route   uint8
 	setting uint8
 	dose    int // 0: not given
+	safety  safety
+	// badCol, for a planted bad row, is 1 + the safety column (0–8) written as badVal; 0
+	// for a valid row.
+	badCol uint8
+	badVal string
 }
 
 type row struct {
@@ -131,6 +136,8 @@ type patient struct {
 	baselineDay                            int
 	eligible, responded, relapse           bool
 	maintenance                            bool
+	trd                                    bool // treatment-resistant: 2 or more prior trials
+	traits                                 traits
 }
 
 type generator struct {
@@ -141,12 +148,13 @@ type generator struct {
 	idWidth    int
 	clinics    []string
 
-	src, badSrc *rand.PCG
-	r, br       *rand.Rand
+	src, badSrc, traitSrc, safetySrc *rand.PCG
+	r, br, tr, sr                    *rand.Rand
 
 	sessions []session
 	rows     []row
 	visits   []visit
+	patRows  []traits // the patient's patients-file rows (more than one with bad rows)
 	line     []byte
 }
 
@@ -166,18 +174,25 @@ func newGenerator(cfg Config) (*generator, error) {
 	g.idWidth = max(6, len(strconv.Itoa(cfg.Patients)))
 	g.src = rand.NewPCG(0, 0)
 	g.badSrc = rand.NewPCG(0, 0)
+	g.traitSrc = rand.NewPCG(0, 0)
+	g.safetySrc = rand.NewPCG(0, 0)
 	g.r = rand.New(g.src)
 	g.br = rand.New(g.badSrc)
+	g.tr = rand.New(g.traitSrc)
+	g.sr = rand.New(g.safetySrc)
 	g.line = make([]byte, 0, 256)
 	return g, nil
 }
 
-// seed points the two streams at patient i: one for the cohort itself and
-// one for bad rows, so turning bad rows off leaves valid data unchanged.
+// seed points the streams at patient i: one for the cohort itself, one for
+// bad rows, so turning bad rows off leaves valid data unchanged, and one each
+// for the patient's characteristics and the sessions' safety columns.
 func (g *generator) seed(i int) {
 	s := splitmix64(g.cfg.Seed)
 	g.src.Seed(splitmix64(s^0x5851f42d4c957f2d), splitmix64(s+uint64(i)))
 	g.badSrc.Seed(splitmix64(s^0x14057b7ef767814f), splitmix64(s+uint64(i)))
+	g.traitSrc.Seed(splitmix64(s^0x2545f4914f6cdd1d), splitmix64(s+uint64(i)))
+	g.safetySrc.Seed(splitmix64(s^0x9e3779b97f4a7c15), splitmix64(s+uint64(i)))
 }
 
 func (g *generator) patient(i int) patient {
@@ -192,10 +207,15 @@ func (g *generator) patient(i int) patient {
 	if r.Float64() < 0.2 {
 		p.program = progInfusion
 	}
+	g.drawTRD(&p)
+	cut := classCut[0]
+	if p.trd {
+		cut = classCut[1]
+	}
 	switch u := r.Float64(); {
-	case u < 0.55:
+	case u < cut[0]:
 		p.class = classRapid
-	case u < 0.85:
+	case u < cut[1]:
 		p.class = classGradual
 	default:
 		p.class = classNone
@@ -288,6 +308,8 @@ func (g *generator) patient(i int) patient {
 	if maintIntent && p.responded {
 		g.maintenanceSessions(&p)
 	}
+	g.drawTraits(&p)
+	g.patRows = append(g.patRows[:0], p.traits)
 	return p
 }
 
@@ -425,7 +447,8 @@ func (g *generator) scoreInstrument(p *patient, m int, z float64, onset int, siP
 	eligible := r.Float64() >= 0.10
 	var base int
 	if eligible {
-		base = clampInt(roundInt(in.baseMean+in.baseSD*r.NormFloat64()), in.cutoff, in.items*in.max)
+		mean := in.baseMean + severityShift(p)*in.baseSD
+		base = clampInt(roundInt(mean+in.baseSD*r.NormFloat64()), in.cutoff, in.items*in.max)
 	} else {
 		base = in.cutoff - 1 - r.IntN(in.cutoff-3)
 	}
@@ -597,6 +620,11 @@ func (g *generator) sortRows() {
 		}
 		return int(a.inst) - int(b.inst)
 	})
+	g.sortSessions()
+}
+
+// sortSessions orders the sessions by date then session type (stable).
+func (g *generator) sortSessions() {
 	slices.SortStableFunc(g.sessions, func(a, b session) int {
 		if a.day != b.day {
 			return a.day - b.day
@@ -659,5 +687,6 @@ func (g *generator) appendSession(b []byte, i int, clinic string, s *session, pr
 	b = append(b, programNames[program]...)
 	b = append(b, ',')
 	b = append(b, settingNames[s.setting]...)
+	b = appendSafety(b, &s.safety, int(s.badCol)-1, s.badVal)
 	return append(b, '\n')
 }

@@ -1,5 +1,5 @@
 // Package synth writes deterministic synthetic KAP cohorts in the canonical
-// long format (assessments.csv and sessions.csv).
+// long format (assessments.csv, sessions.csv and patients.csv).
 //
 // Every patient is generated from its own random stream, derived from the
 // configured seed and the patient's index, so a cohort streams with constant
@@ -14,6 +14,16 @@
 // visit, single spikes that fall back, prorated and total-only rows, and,
 // when Config.BadRows is set, a sprinkle of rows the validator must
 // quarantine or de-duplicate.
+//
+// Patients differ by program as real cohorts do, so that adjusted comparisons
+// have something to adjust for: infusion patients are older, more often
+// treatment-resistant (2 or more prior trials) and more severe at baseline;
+// at-home patients are less severe; treatment-resistant patients improve
+// less (fewer rapid, more no-change trajectories). Dosing sessions carry the
+// safety columns: blood pressure and heart rate before the dose and highest
+// during monitoring (rising during dosing, occasionally to 180/110 or by 40
+// mmHg), dissociation falling with the dose number, side effects (or none)
+// and rare serious adverse events, each sometimes not recorded.
 package synth
 
 import (
@@ -78,18 +88,24 @@ const (
 	assessmentsHeader = "patient_id,clinic_id,instrument,date," +
 		"item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9,item_10," +
 		"item_11,item_12,item_13,item_14,item_15,item_16,item_17,item_18,item_19,item_20,total\n"
-	sessionsHeader = "patient_id,clinic_id,date,session_type,route,dose_mg,program,setting\n"
+	sessionsHeader = "patient_id,clinic_id,date,session_type,route,dose_mg,program,setting" + safetyHeader + "\n"
 )
 
 // Summary counts what was written.
 type Summary struct {
 	Patients       int
 	AssessmentRows int // data rows written, planted bad rows included
-	SessionRows    int // data rows written
-	// BadRows counts planted rows by reason code: out_of_range,
+	SessionRows    int // data rows written, planted bad rows included
+	PatientRows    int // data rows of patients.csv, planted bad rows included
+	// BadRows counts planted assessment rows by reason code: out_of_range,
 	// too_many_missing and unknown_instrument count rows; conflict counts
 	// both rows of each pair; duplicate counts the extra copies.
 	BadRows map[string]int
+	// BadPatientRows counts planted patients rows by reason code the same
+	// way (a conflict counts the patient's valid row too: both are
+	// quarantined); BadSessionRows the planted session rows, each a copy of
+	// a dosing session with one safety column spoilt.
+	BadPatientRows, BadSessionRows map[string]int
 	// Classes counts patients by planted trajectory class.
 	Classes map[string]int
 	// Programs counts patients by program.
@@ -125,50 +141,67 @@ type Truth struct {
 	Relapse bool
 	// Maintenance: maintenance dosing sessions were written.
 	Maintenance bool
+	// TreatmentResistant: the patient had 2 or more prior adequate trials
+	// (PriorTreatments, when written, says so).
+	TreatmentResistant bool
+	// Age (-1 when not written; 90 and over written as 90+), Sex ("" when
+	// not written), Diagnosis ("" when not written) and PriorTreatments (-1
+	// when not written) are the patients file's row.
+	Age             int
+	Sex, Diagnosis  string
+	PriorTreatments int
 }
 
-// Write creates dir if needed and writes dir/assessments.csv and
-// dir/sessions.csv.
+// Files are the names of the files Write writes, in that order.
+var Files = []string{"assessments.csv", "sessions.csv", "patients.csv"}
+
+// Write creates dir if needed and writes dir/assessments.csv,
+// dir/sessions.csv and dir/patients.csv.
 func Write(dir string, cfg Config) (Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Summary{}, fmt.Errorf("synth: %w", err)
 	}
-	af, err := os.Create(filepath.Join(dir, "assessments.csv"))
-	if err != nil {
-		return Summary{}, fmt.Errorf("synth: %w", err)
+	var fs []*os.File
+	defer func() {
+		for _, f := range fs {
+			f.Close()
+		}
+	}()
+	for _, name := range Files {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return Summary{}, fmt.Errorf("synth: %w", err)
+		}
+		fs = append(fs, f)
 	}
-	defer af.Close()
-	sf, err := os.Create(filepath.Join(dir, "sessions.csv"))
-	if err != nil {
-		return Summary{}, fmt.Errorf("synth: %w", err)
-	}
-	defer sf.Close()
-	sum, err := WriteTo(af, sf, cfg)
+	sum, err := WriteTo(fs[0], fs[1], fs[2], cfg)
 	if err != nil {
 		return sum, err
 	}
-	if err := af.Close(); err != nil {
-		return sum, fmt.Errorf("synth: %w", err)
-	}
-	if err := sf.Close(); err != nil {
-		return sum, fmt.Errorf("synth: %w", err)
+	for _, f := range fs {
+		if err := f.Close(); err != nil {
+			return sum, fmt.Errorf("synth: %w", err)
+		}
 	}
 	return sum, nil
 }
 
-// WriteTo writes the assessments and sessions CSVs of the cohort to the two
-// writers, header first, rows sorted by patient then date (then instrument
-// name, or session type). It buffers internally and flushes before
-// returning.
-func WriteTo(assessW, sessW io.Writer, cfg Config) (Summary, error) {
+// WriteTo writes the assessments, sessions and patients CSVs of the cohort
+// to the three writers, header first, rows sorted by patient then date (then
+// instrument name, or session type). It buffers internally and flushes
+// before returning.
+func WriteTo(assessW, sessW, patW io.Writer, cfg Config) (Summary, error) {
 	g, err := newGenerator(cfg)
 	if err != nil {
 		return Summary{}, err
 	}
 	aw := bufio.NewWriterSize(assessW, 256<<10)
 	sw := bufio.NewWriterSize(sessW, 64<<10)
+	pw := bufio.NewWriterSize(patW, 64<<10)
 	aw.WriteString(assessmentsHeader)
 	sw.WriteString(sessionsHeader)
+	pw.WriteString(patientsHeader)
+	badPat, badSess := map[string]int{}, map[string]int{}
 
 	var (
 		bad      [nBadKinds]int
@@ -179,8 +212,12 @@ func WriteTo(assessW, sessW io.Writer, cfg Config) (Summary, error) {
 	)
 	for i := range g.cfg.Patients {
 		p := g.patient(i)
+		g.sortSessions()
+		g.recordSafety()
 		if g.cfg.BadRows {
 			g.plantBadRows(i, &bad)
+			g.plantBadPatients(i, badPat)
+			g.plantBadSessions(i, badSess)
 		}
 		g.sortRows()
 		for k := range g.rows {
@@ -195,8 +232,15 @@ func WriteTo(assessW, sessW io.Writer, cfg Config) (Summary, error) {
 				return sum, fmt.Errorf("synth: write sessions: %w", err)
 			}
 		}
+		for k := range g.patRows {
+			g.line = g.appendPatient(g.line[:0], i, &g.patRows[k])
+			if _, err := pw.Write(g.line); err != nil {
+				return sum, fmt.Errorf("synth: write patients: %w", err)
+			}
+		}
 		sum.AssessmentRows += len(g.rows)
 		sum.SessionRows += len(g.sessions)
+		sum.PatientRows += len(g.patRows)
 		classes[p.class]++
 		programs[p.program]++
 		if p.relapse {
@@ -209,6 +253,10 @@ func WriteTo(assessW, sessW io.Writer, cfg Config) (Summary, error) {
 	if err := sw.Flush(); err != nil {
 		return sum, fmt.Errorf("synth: write sessions: %w", err)
 	}
+	if err := pw.Flush(); err != nil {
+		return sum, fmt.Errorf("synth: write patients: %w", err)
+	}
+	sum.BadPatientRows, sum.BadSessionRows = badPat, badSess
 	sum.Patients = g.cfg.Patients
 	sum.BadRows = make(map[string]int, nBadKinds)
 	for k, n := range bad {
@@ -255,6 +303,12 @@ func PatientTruth(cfg Config, i int) Truth {
 		Responded:   p.responded,
 		Relapse:     p.relapse,
 		Maintenance: p.maintenance,
+
+		TreatmentResistant: p.trd,
+		Age:                p.traits.age,
+		Sex:                p.traits.sex,
+		Diagnosis:          p.traits.diagnosis,
+		PriorTreatments:    p.traits.prior,
 	}
 }
 

@@ -16,12 +16,19 @@ import (
 
 func generate(t testing.TB, cfg Config) (assess, sess []byte, sum Summary) {
 	t.Helper()
-	var a, s bytes.Buffer
-	sum, err := WriteTo(&a, &s, cfg)
+	a, s, _, sum := generate3(t, cfg)
+	return a, s, sum
+}
+
+// generate3 also returns the patients file.
+func generate3(t testing.TB, cfg Config) (assess, sess, pats []byte, sum Summary) {
+	t.Helper()
+	var a, s, p bytes.Buffer
+	sum, err := WriteTo(&a, &s, &p, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.Bytes(), s.Bytes(), sum
+	return a.Bytes(), s.Bytes(), p.Bytes(), sum
 }
 
 func readCSV(t testing.TB, b []byte) [][]string {
@@ -41,47 +48,63 @@ func cohort(n int, seed uint64) Config {
 }
 
 func TestDeterministic(t *testing.T) {
-	a1, s1, _ := generate(t, cohort(300, 7))
-	a2, s2, _ := generate(t, cohort(300, 7))
-	if !bytes.Equal(a1, a2) || !bytes.Equal(s1, s2) {
+	a1, s1, p1, _ := generate3(t, cohort(300, 7))
+	a2, s2, p2, _ := generate3(t, cohort(300, 7))
+	if !bytes.Equal(a1, a2) || !bytes.Equal(s1, s2) || !bytes.Equal(p1, p2) {
 		t.Fatal("same seed, different bytes")
 	}
-	a3, s3, _ := generate(t, cohort(300, 8))
-	if bytes.Equal(a1, a3) || bytes.Equal(s1, s3) {
+	a3, s3, p3, _ := generate3(t, cohort(300, 8))
+	if bytes.Equal(a1, a3) || bytes.Equal(s1, s3) || bytes.Equal(p1, p3) {
 		t.Fatal("different seeds, same bytes")
 	}
+}
+
+// isSubsequence reports whether the lines of sub appear in all, in order.
+func isSubsequence(sub, all []byte) (string, bool) {
+	rest := strings.Split(string(all), "\n")
+	for _, line := range strings.Split(string(sub), "\n") {
+		k := slices.Index(rest, line)
+		if k < 0 {
+			return line, false
+		}
+		rest = rest[k+1:]
+	}
+	return "", true
 }
 
 // Bad rows come from their own stream: without them the valid rows are the
 // same, in the same order.
 func TestBadRowsLeaveValidRowsAlone(t *testing.T) {
 	cfg := cohort(500, 3)
-	withBad, s1, sum := generate(t, cfg)
+	withBad, s1, p1, sum := generate3(t, cfg)
 	cfg.BadRows = false
-	clean, s2, sumClean := generate(t, cfg)
-	if !bytes.Equal(s1, s2) {
-		t.Fatal("sessions depend on BadRows")
+	clean, s2, p2, sumClean := generate3(t, cfg)
+	planted := func(m map[string]int) (n int) {
+		for _, k := range m {
+			n += k
+		}
+		return n
 	}
-	planted := 0
-	for _, n := range sum.BadRows {
-		planted += n
+	if sumClean.AssessmentRows+planted(sum.BadRows) != sum.AssessmentRows {
+		t.Fatalf("rows with bad = %d, clean %d + planted %d", sum.AssessmentRows, sumClean.AssessmentRows, planted(sum.BadRows))
 	}
-	if sumClean.AssessmentRows+planted != sum.AssessmentRows {
-		t.Fatalf("rows with bad = %d, clean %d + planted %d", sum.AssessmentRows, sumClean.AssessmentRows, planted)
+	if sumClean.SessionRows+planted(sum.BadSessionRows) != sum.SessionRows {
+		t.Fatalf("sessions with bad = %d, clean %d + planted %d", sum.SessionRows, sumClean.SessionRows, planted(sum.BadSessionRows))
 	}
-	for _, n := range sumClean.BadRows {
-		if n != 0 {
-			t.Fatalf("BadRows off, yet planted %v", sumClean.BadRows)
+	// a planted conflict also counts the valid row it conflicts with
+	if sumClean.PatientRows+planted(sum.BadPatientRows)-sum.BadPatientRows[BadConflict]/2 != sum.PatientRows || sumClean.PatientRows != 500 {
+		t.Fatalf("patients rows with bad = %d, clean %d, planted %v", sum.PatientRows, sumClean.PatientRows, sum.BadPatientRows)
+	}
+	for _, m := range []map[string]int{sumClean.BadRows, sumClean.BadSessionRows, sumClean.BadPatientRows} {
+		if planted(m) != 0 {
+			t.Fatalf("BadRows off, yet planted %v", m)
 		}
 	}
-	// clean's lines are a subsequence of withBad's.
-	rest := strings.Split(string(withBad), "\n")
-	for _, line := range strings.Split(string(clean), "\n") {
-		k := slices.Index(rest, line)
-		if k < 0 {
-			t.Fatalf("valid row %q missing or out of order with bad rows on", line)
+	// clean's lines are a subsequence of withBad's, in every file.
+	for name, f := range map[string][2][]byte{"assessments": {clean, withBad}, "sessions": {s2, s1}, "patients": {p2, p1}} {
+		if line, ok := isSubsequence(f[0], f[1]); !ok {
+			t.Fatalf("%s: valid row %q missing or out of order with bad rows on", name, line)
 		}
-		rest = rest[k+1:]
 	}
 }
 
@@ -89,7 +112,13 @@ func TestHeaders(t *testing.T) {
 	a, s, _ := generate(t, cohort(3, 1))
 	wantA := "patient_id,clinic_id,instrument,date,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,item_9,item_10," +
 		"item_11,item_12,item_13,item_14,item_15,item_16,item_17,item_18,item_19,item_20,total\n"
-	wantS := "patient_id,clinic_id,date,session_type,route,dose_mg,program,setting\n"
+	wantS := "patient_id,clinic_id,date,session_type,route,dose_mg,program,setting," +
+		"sbp_pre,dbp_pre,hr_pre,sbp_max,dbp_max,hr_max,dissociation,side_effects,serious_adverse_event\n"
+	wantP := "patient_id,age,sex,diagnosis,prior_treatments\n"
+	_, _, p, _ := generate3(t, cohort(3, 1))
+	if got, _, _ := strings.Cut(string(p), "\n"); got+"\n" != wantP {
+		t.Errorf("patients header = %q, want %q", got, wantP)
+	}
 	if got, _, _ := strings.Cut(string(a), "\n"); got+"\n" != wantA {
 		t.Errorf("assessments header = %q, want %q", got, wantA)
 	}
@@ -518,23 +547,24 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, s, want := generate(t, cfg)
-	gotA, err := os.ReadFile(filepath.Join(dir, "assessments.csv"))
-	if err != nil {
-		t.Fatal(err)
+	a, s, p, want := generate3(t, cfg)
+	for i, b := range [][]byte{a, s, p} {
+		got, err := os.ReadFile(filepath.Join(dir, Files[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, b) {
+			t.Errorf("Write and WriteTo differ in %s", Files[i])
+		}
 	}
-	gotS, err := os.ReadFile(filepath.Join(dir, "sessions.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(gotA, a) || !bytes.Equal(gotS, s) || sum.AssessmentRows != want.AssessmentRows {
-		t.Fatal("Write and WriteTo differ")
+	if sum.AssessmentRows != want.AssessmentRows || sum.PatientRows != want.PatientRows {
+		t.Fatal("Write and WriteTo count differently")
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{{Patients: -1}, {Patients: 1, Clinics: -2}} {
-		if _, err := WriteTo(io.Discard, io.Discard, cfg); err == nil {
+		if _, err := WriteTo(io.Discard, io.Discard, io.Discard, cfg); err == nil {
 			t.Errorf("%+v: no error", cfg)
 		}
 	}
@@ -544,7 +574,7 @@ func BenchmarkWrite(b *testing.B) {
 	cfg := cohort(20000, 1)
 	var rows int
 	for b.Loop() {
-		sum, err := WriteTo(io.Discard, io.Discard, cfg)
+		sum, err := WriteTo(io.Discard, io.Discard, io.Discard, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
