@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kapstat/kapstat/synth"
 )
 
 // patientRows renders the patients table, one "id age sex diagnosis prior" line per row, NULL
@@ -345,5 +347,47 @@ func TestExportPatients(t *testing.T) {
 	got2 := rowsText(t, db, `SELECT patient_id, age, age_years, typeof(age_years) AS t, sex FROM read_parquet('`+pq[0]+`') WHERE patient_id = 'p1'`)
 	if want := []string{"patient_id=p1 age=90+ age_years=90 t=INTEGER sex=female"}; !reflect.DeepEqual(got2, want) {
 		t.Errorf("parquet export %q, want %q", got2, want)
+	}
+}
+
+// TestIngestSynthCohort ingests a synthetic cohort's three files: the quarantine reasons of
+// the patients file and of the sessions file are the bad rows synth says it planted, and
+// rows read = accepted + duplicates + quarantined holds for each file.
+func TestIngestSynthCohort(t *testing.T) {
+	w, dir := openTemp(t)
+	sum, err := synth.Write(filepath.Join(dir, "c"), synth.Config{Patients: 400, Seed: 6, End: testAsOf, BadRows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range synth.Files {
+		files = append(files, filepath.Join(dir, "c", f))
+	}
+	reps, err := w.Ingest(context.Background(), files, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		checkInvariant(t, w, r)
+	}
+	for i, want := range map[int]map[string]int{1: sum.BadSessionRows, 2: sum.BadPatientRows} {
+		got := map[string]int{}
+		for k, v := range reps[i].Reasons {
+			got[k] = int(v)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: reasons %v, synth planted %v", synth.Files[i], got, want)
+		}
+	}
+	if r := reps[2]; r.Kind != KindPatients || r.RowsRead != int64(sum.PatientRows) || r.Accepted < 390 {
+		t.Errorf("patients %+v", *r)
+	}
+	// Every dosing session's safety values are stored; other sessions have none.
+	if n := count(t, w, `SELECT count(*) FROM sessions WHERE session_type IN ('preparation', 'integration')
+		AND coalesce(sbp_pre, dbp_pre, hr_pre, sbp_max, dbp_max, hr_max, dissociation) IS NOT NULL OR side_effects IS NOT NULL AND session_type = 'integration'`); n != 0 {
+		t.Errorf("%d therapy sessions with safety values", n)
+	}
+	if n := count(t, w, `SELECT count(*) FROM sessions WHERE session_type = 'dosing' AND side_effects IS NOT NULL`); n < 1000 {
+		t.Errorf("only %d dosing sessions with side effects", n)
 	}
 }

@@ -78,8 +78,9 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s (%d rows)\n%s (%d rows)\n", filepath.Join(*out, "assessments.csv"), sum.AssessmentRows,
-		filepath.Join(*out, "sessions.csv"), sum.SessionRows)
+	for i, rows := range []int{sum.AssessmentRows, sum.SessionRows, sum.PatientRows} {
+		fmt.Fprintf(stdout, "%s (%d rows)\n", filepath.Join(*out, synth.Files[i]), rows)
+	}
 	return nil
 }
 
@@ -365,14 +366,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "synth: %d patients, %d assessment rows, %d session rows\n", sum.Patients, sum.AssessmentRows, sum.SessionRows)
+	fmt.Fprintf(stderr, "synth: %d patients, %d assessment rows, %d session rows, %d patients rows\n",
+		sum.Patients, sum.AssessmentRows, sum.SessionRows, sum.PatientRows)
 	cfg := pipeline.DefaultConfig()
 	dbPath := filepath.Join(*dir, "kapstat.duckdb")
 	w, err := pipeline.OpenWarehouse(ctx, dbPath, "", false)
 	if err != nil {
 		return err
 	}
-	files := []string{filepath.Join(cohort, "assessments.csv"), filepath.Join(cohort, "sessions.csv")}
+	var files []string
+	for _, name := range synth.Files {
+		files = append(files, filepath.Join(cohort, name))
+	}
 	reports, err := w.Ingest(ctx, files, pipeline.IngestOptions{Config: cfg, AsOf: end})
 	if err != nil {
 		w.Close()
