@@ -258,3 +258,20 @@ SAE = { 1 = "yes", 0 = "no", Y = "yes", "N" = "no", 9 = "" }
 		t.Errorf("recoded %q, want %q", got, want)
 	}
 }
+
+// TestXLSXPatients: a patients workbook with numbers stored as numbers reads as canonical text.
+func TestXLSXPatients(t *testing.T) {
+	p := writeXLSX(t, []string{"Patients"}, map[string]map[string]any{"Patients": {
+		"A1": "patient_id", "B1": "age", "C1": "sex", "D1": "prior_treatments",
+		"A2": "p1", "B2": 93, "C2": "F", "D2": 2,
+		"A3": "p2", "B3": "90+", "C3": "male",
+	}})
+	r, rows, err := readAll(t, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind() != KindPatients {
+		t.Errorf("kind %s", r.Kind())
+	}
+	equalRows(t, rows, []row{{2, "p1|93|F|2"}, {3, "p2|90+|male|"}})
+}
