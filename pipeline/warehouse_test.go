@@ -240,7 +240,7 @@ var schemaV3 = []string{
 func TestMigrateFromVersion3(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: 40, Seed: 3, End: testAsOf, BadRows: true}); err != nil {
+	if _, err := synth.Write(filepath.Join(dir, "cohort"), synth.Config{Patients: 40, Seed: 3, End: testAsOf}); err != nil {
 		t.Fatal(err)
 	}
 	old := filepath.Join(dir, "old-sessions.csv")
