@@ -293,7 +293,7 @@ func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
 	if i, ok := rc.cols[col]; ok && i < len(rec.Columns) && rec.Columns[i] != "" && rec.Columns[i] != col {
 		col = rec.Columns[i] + " (" + col + ")"
 	}
-	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rawOf(rec))}
+	return &Finding{File: rc.path, Line: rec.Line, Column: col, Reason: reason, Detail: detail, Raw: capRaw(rawOf(rec, reason))}
 }
 
 // rawOf is the raw row kept for a quarantined record. A value of a free-text-prone column
@@ -301,11 +301,11 @@ func (rc *rowChecker) finding(rec Record, col, reason, detail string) *Finding {
 // note naming someone, and is withheld. In a row that does not split into its header's
 // columns (malformed_row) a note could sit under any column, so every value is withheld
 // when the file has such a column.
-func rawOf(rec Record) string {
+func rawOf(rec Record, reason string) string {
 	if len(rec.FreeText) == 0 {
 		return rec.Raw()
 	}
-	if rec.Problem != nil && rec.Problem.Reason == ReasonMalformed {
+	if reason == ReasonMalformed {
 		return rec.RawWithheld(func(int, string) bool { return true })
 	}
 	return rec.RawWithheld(func(pos int, v string) bool {

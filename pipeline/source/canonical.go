@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,20 +27,6 @@ var PatientColumns = []string{"patient_id", "age", "sex", "diagnosis", "prior_tr
 // FreeTextColumns are the canonical columns that take codes from a closed list but invite
 // free text (Record.FreeText).
 var FreeTextColumns = []string{"side_effects"}
-
-func isFreeText(col string) bool {
-	for _, c := range FreeTextColumns {
-		if c == col {
-			return true
-		}
-	}
-	return false
-}
-
-// isPatientTrait reports whether a header column tells a patients file.
-func isPatientTrait(col string) bool {
-	return col == "age" || col == "sex" || col == "diagnosis" || col == "prior_treatments"
-}
 
 // itemNames are the canonical item columns, item_1 … item_20.
 var itemNames = func() (n [20]string) {
@@ -94,9 +81,9 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 	}
 	_, hasInstrument := cols["instrument"]
 	_, hasType := cols["session_type"]
-	hasTrait := false
+	hasTrait := false // a patients column: age, sex, diagnosis or prior_treatments
 	for _, h := range c.hdr {
-		hasTrait = hasTrait || isPatientTrait(h)
+		hasTrait = hasTrait || slices.Contains(PatientColumns[1:], h)
 	}
 	switch {
 	case hasInstrument && hasType:
@@ -128,7 +115,7 @@ func newCanonical(path string, src rowSource) (*canonical, error) {
 		c.date = cols["date"]
 	}
 	for i, h := range c.hdr {
-		if isFreeText(h) {
+		if slices.Contains(FreeTextColumns, h) {
 			c.free = append(c.free, i)
 		}
 	}

@@ -212,6 +212,7 @@ func TestMapRecodeErrors(t *testing.T) {
 		{"patients with a date", "kind = \"patients\"\n[columns]\npatient_id = \"id\"\nage = \"a\"\ndate = \"d\"\n", "columns.date: not a column of the canonical patients format"},
 		{"patients with instruments", "kind = \"patients\"\n[columns]\npatient_id = \"id\"\nage = \"a\"\n[[instruments]]\nname = \"PHQ9\"\ntotal = \"t\"\n", "a patients map has no instruments"},
 		{"bad kind", "kind = \"visits\"\n", "must be assessments, sessions or patients"},
+		{"a key twice", "kind = \"patients\"\n[columns]\npatient_id = \"id\"\nsex = \"g\"\n[column_recode]\ng = {Y = \"male\", y = \"female\"}\n", "column_recode.g: y is given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

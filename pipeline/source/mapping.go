@@ -249,12 +249,16 @@ func parseMap(path, data string) (*Map, error) {
 			return nil, mapErr(path, "column_recode.%s: %s values are not recoded here", src, canon)
 		}
 		out := make(map[string]string, len(table))
-		for from, to := range table {
-			t, err := text(to)
+		for _, from := range sortedKeys(table) {
+			t, err := text(table[from])
 			if err != nil {
 				return nil, mapErr(path, "column_recode.%s.%s: %v", src, from, err)
 			}
-			out[recodeKey(from)] = strings.TrimSpace(t)
+			k := recodeKey(from)
+			if _, dup := out[k]; dup {
+				return nil, mapErr(path, "column_recode.%s: %s is given twice (keys match in any case, 1.0 as 1)", src, from)
+			}
+			out[k] = strings.TrimSpace(t)
 		}
 		m.ColumnRecode[fold(src)] = out
 	}
