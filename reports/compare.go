@@ -48,6 +48,25 @@ func (b *builder) comparisons() *Sheet {
 	return s
 }
 
+// levelKey is the key of a comparison's patient count for one level: the key of the same
+// count on Outcomes by group when the model holds exactly that group's patients (no one left
+// out for a missing characteristic), so that one quantity gets one suppression decision.
+func (b *builder) levelKey(m *pipeline.MeasureResult, kind string, dim compare.Dimension, level string, n int) string {
+	for _, g := range m.ByGroup {
+		if g.Dimension != string(dim) || g.Group != level {
+			continue
+		}
+		natural := map[string]struct {
+			suffix string
+			n      int
+		}{"change": {"/with_endpoint", g.WithEndpoint}, "response": {"/resp_n", g.Response.N}, "slope": {"/with_baseline", g.WithBaseline}}[kind]
+		if natural.suffix != "" && natural.n == n {
+			return groupKey(m.Instrument, string(dim), level) + natural.suffix
+		}
+	}
+	return fmt.Sprintf("%s/adjusted/%s/%s/%s", m.Instrument, kind, dim, level)
+}
+
 // firstEstimates finds the rows of numbers of the first section that has any.
 func firstEstimates(t *Table) (from, to int, ok bool) {
 	numbers := func(i int) bool {
@@ -112,7 +131,7 @@ func allowingFor(s compare.Sample) string {
 // comparisonRows lays out one kind of comparison: per dimension a section naming the reference,
 // then a row per compared level. row fills the estimate cells and the words of one level.
 func (b *builder) comparisonRows(t *Table, m *pipeline.MeasureResult, kind string, sample func(compare.Dimension) (*compare.Sample, int),
-	row func(dim compare.Dimension, s *compare.Sample, i int, key string, cells []Cell) string) {
+	row func(dim compare.Dimension, s *compare.Sample, i int, key func(level string) string, cells []Cell) string) {
 	for _, dim := range compare.Dimensions {
 		s, n := sample(dim)
 		if s == nil {
@@ -135,8 +154,7 @@ func (b *builder) comparisonRows(t *Table, m *pipeline.MeasureResult, kind strin
 			for c := range cells {
 				cells[c] = blank()
 			}
-			key := fmt.Sprintf("%s/adjusted/%s/%s", m.Instrument, kind, dim)
-			sentence := row(dim, s, i, key, cells)
+			sentence := row(dim, s, i, func(level string) string { return b.levelKey(m, kind, dim, level, s.Levels[level]) }, cells)
 			t.add(cells...)
 			sentences = append(sentences, Cell{Text: sentence, Needs: []string{cells[cmpN].Key, cells[cmpRefN].Key}})
 		}
@@ -175,14 +193,14 @@ func (b *builder) changeComparison(m *pipeline.MeasureResult) *Table {
 			return nil, 0
 		}
 		return &c.Sample, len(c.Terms)
-	}, func(dim compare.Dimension, s *compare.Sample, i int, key string, cells []Cell) string {
+	}, func(dim compare.Dimension, s *compare.Sample, i int, key func(string) string, cells []Cell) string {
 		c := adj.Change[dim]
 		a := c.Terms[i]
 		u := differenceOf(c.Unadjusted, a.Level)
 		lvl := groupLabel(string(dim), a.Level)
 		cells[cmpLabel] = text(lvl)
-		cells[cmpN] = count(key+"/"+a.Level, s.Levels[a.Level])
-		cells[cmpRefN] = count(key+"/"+s.Reference, s.Levels[s.Reference])
+		cells[cmpN] = count(key(a.Level), s.Levels[a.Level])
+		cells[cmpRefN] = count(key(s.Reference), s.Levels[s.Reference])
 		estimateCells(cells, [4]float64{u.Estimate, u.Lower95, u.Upper95, u.P}, [4]float64{a.Estimate, a.Lower95, a.Upper95, a.P},
 			s.Levels[a.Level], s.Levels[s.Reference], Mean)
 		return changeWords(allowingFor(*s), lvl, a)
@@ -225,7 +243,7 @@ func (b *builder) responseComparison(m *pipeline.MeasureResult) *Table {
 			return nil, 0
 		}
 		return &r.Sample, len(r.Terms)
-	}, func(dim compare.Dimension, s *compare.Sample, i int, key string, cells []Cell) string {
+	}, func(dim compare.Dimension, s *compare.Sample, i int, key func(string) string, cells []Cell) string {
 		r := adj.Response[dim]
 		a := r.Terms[i]
 		var u compare.OddsRatio
@@ -237,8 +255,8 @@ func (b *builder) responseComparison(m *pipeline.MeasureResult) *Table {
 		}
 		lvl := groupLabel(string(dim), a.Level)
 		cells[cmpLabel] = text(lvl)
-		cells[cmpN] = count(key+"/"+a.Level, s.Levels[a.Level])
-		cells[cmpRefN] = count(key+"/"+s.Reference, s.Levels[s.Reference])
+		cells[cmpN] = count(key(a.Level), s.Levels[a.Level])
+		cells[cmpRefN] = count(key(s.Reference), s.Levels[s.Reference])
 		estimateCells(cells, [4]float64{u.OddsRatio, u.Lower95, u.Upper95, u.P}, [4]float64{a.OddsRatio, a.Lower95, a.Upper95, a.P},
 			s.Levels[a.Level], s.Levels[s.Reference], Estimate)
 		sentence := "Not estimated (the groups' responses are too separated for odds to be computed)."
@@ -261,14 +279,14 @@ func (b *builder) slopeComparison(m *pipeline.MeasureResult) *Table {
 			return nil, 0
 		}
 		return &sl.Sample, len(sl.Terms)
-	}, func(dim compare.Dimension, s *compare.Sample, i int, key string, cells []Cell) string {
+	}, func(dim compare.Dimension, s *compare.Sample, i int, key func(string) string, cells []Cell) string {
 		sl := adj.Slope[dim]
 		a := sl.Terms[i]
 		u := differenceOf(sl.Unadjusted, a.Level)
 		lvl := groupLabel(string(dim), a.Level)
 		cells[cmpLabel] = text(lvl)
-		cells[cmpN] = count(key+"/"+a.Level, s.Levels[a.Level])
-		cells[cmpRefN] = count(key+"/"+s.Reference, s.Levels[s.Reference])
+		cells[cmpN] = count(key(a.Level), s.Levels[a.Level])
+		cells[cmpRefN] = count(key(s.Reference), s.Levels[s.Reference])
 		estimateCells(cells, [4]float64{u.Estimate, u.Lower95, u.Upper95, u.P}, [4]float64{a.Estimate, a.Lower95, a.Upper95, a.P},
 			s.Levels[a.Level], s.Levels[s.Reference], Estimate)
 		sentence := "Not estimated."
