@@ -35,6 +35,13 @@ var analysisDDL = []string{
 		intercept DOUBLE, slope DOUBLE, sigma DOUBLE)`,
 	`CREATE OR REPLACE TABLE relapse_curves (instrument VARCHAR, program VARCHAR, time_days DOUBLE, n_risk INTEGER, n_event INTEGER,
 		survival DOUBLE, std_err DOUBLE, lower95 DOUBLE, upper95 DOUBLE)`,
+	`CREATE OR REPLACE TABLE course (patient_id VARCHAR, instrument VARCHAR, program VARCHAR, reason VARCHAR, eligible BOOLEAN,
+		acute_window_open BOOLEAN, response_days INTEGER, response_event BOOLEAN, remission_days INTEGER, remission_event BOOLEAN,
+		doses INTEGER, response_dose INTEGER)`,
+	`CREATE OR REPLACE TABLE followup_windows (patient_id VARCHAR, instrument VARCHAR, window_name VARCHAR, window_from INTEGER,
+		window_to INTEGER, reason VARCHAR, followed BOOLEAN, score_day INTEGER, score SMALLINT, response BOOLEAN, remission BOOLEAN)`,
+	`CREATE OR REPLACE TABLE retention (patient_id VARCHAR, program VARCHAR, acute_window_open BOOLEAN, doses INTEGER,
+		total_mg DOUBLE, maintenance_window_open BOOLEAN, maintenance BOOLEAN)`,
 	`CREATE OR REPLACE TABLE outcomes (instrument VARCHAR, dimension VARCHAR, grp VARCHAR, with_baseline INTEGER,
 		acute_window_open INTEGER, with_endpoint INTEGER, eligible INTEGER, baseline_mean DOUBLE, endpoint_mean DOUBLE,
 		change_mean DOUBLE, change_sd DOUBLE, cohens_dz DOUBLE, response_n INTEGER, response_events INTEGER,
@@ -58,7 +65,7 @@ func nullStr(s string) driver.Value {
 }
 
 // writeAnalysis stores the analysis tables in one transaction on one connection.
-func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[string]*measureData, dims *[nDims]dict, ids []string, opt AnalyzeOptions) error {
+func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[string]*measureData, course *courseData, dims *[nDims]dict, ids []string, opt AnalyzeOptions) error {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -148,6 +155,42 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			}); err != nil {
 				return err
 			}
+			if err := appendAll("course", func(app *duckdb.Appender) error {
+				for i, c := range course.courses[code] {
+					var rd, re, md, me driver.Value
+					if c.Reason == "" {
+						rd, re, md, me = int32(c.Response.Time), c.Response.Event, int32(c.Remission.Time), c.Remission.Event
+					}
+					var dose driver.Value
+					if c.ResponseDose > 0 {
+						dose = int32(c.ResponseDose)
+					}
+					if err := app.AppendRow(ids[m.episodes[i].patient], code, c.Program, nullStr(c.Reason), c.Eligible, c.WindowOpen,
+						rd, re, md, me, int32(c.Doses), dose); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := appendAll("followup_windows", func(app *duckdb.Appender) error {
+				for wi, win := range course.windows {
+					for i, r := range course.followUp[code][wi] {
+						var day, score driver.Value
+						if r.Followed {
+							day, score = int32(r.Day), int16(r.Score)
+						}
+						if err := app.AppendRow(ids[m.episodes[i].patient], code, win.Name, int32(win.From), int32(win.To), nullStr(r.Reason),
+							r.Followed, day, score, r.Response, r.Remission); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
 			if err := appendAll("trajectory_blups", func(app *duckdb.Appender) error {
 				for i := range m.episodes {
 					e := &m.episodes[i]
@@ -162,7 +205,19 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 				return err
 			}
 		}
-		return nil
+		return appendAll("retention", func(app *duckdb.Appender) error {
+			for i, r := range course.retention {
+				var mg driver.Value
+				if r.TotalMg.Valid {
+					mg = r.TotalMg.Value
+				}
+				if err := app.AppendRow(ids[course.retentionPatient[i]], r.Program, r.AcuteWindowOpen, int32(r.Doses), mg,
+					r.MaintenanceWindowOpen, r.Maintenance); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("write analysis: %w", err)

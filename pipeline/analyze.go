@@ -613,7 +613,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				gid[d] = dims[d].id(label)
 			}
 			if anySessions {
-				course.addPatient(index, patientAsOf, sessions, p)
+				course.addPatient(pi, index, patientAsOf, sessions, p)
 			}
 			traits := compare.NoTraits()
 			for lo, hi := 0, 0; lo < len(scores); lo = hi {
@@ -668,7 +668,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	a.SafetyFlags = len(a.Safety)
 	if opt.Write {
-		if err := w.writeAnalysis(ctx, a, md, &dims, ids, opt); err != nil {
+		if err := w.writeAnalysis(ctx, a, md, course, &dims, ids, opt); err != nil {
 			return nil, err
 		}
 	}

@@ -80,7 +80,8 @@ func DefaultConfig() Config {
 	c := Config{
 		BaselineDays: 30, AcuteDays: 56, ResponseFraction: 0.5,
 		RelapseDays: []int{28, 56, 84, 182},
-		MaxClasses:  4, ClassStarts: 10, ClassSample: 20000, Seed: 20260101,
+		// 20 starts: the number checked against flexmix, which fewer starts miss more often.
+		MaxClasses:  4, ClassStarts: 20, ClassSample: 20000, Seed: 20260101,
 		SuppressBelow: 11,
 		Instruments:   map[string]Thresholds{},
 	}

@@ -30,10 +30,12 @@ type courseData struct {
 	courses  map[string][]outcome.Course
 	followUp map[string][][]outcome.WindowResult // [instrument][window][patient]
 	ideation []outcome.Ideation                  // PHQ-9
-	// per treated patient
-	retention []outcome.Retention
-	safety    [][]outcome.SafetySession
-	phq       []outcome.PHQ9Score // reused buffer
+	// per treated patient, with the patient's index into the analysis's ids
+	retention        []outcome.Retention
+	retentionPatient []int32
+	safety           [][]outcome.SafetySession
+	safetyPatient    []int32
+	phq              []outcome.PHQ9Score // reused buffer
 }
 
 func newCourseData(cfg Config) *courseData {
@@ -43,12 +45,14 @@ func newCourseData(cfg Config) *courseData {
 
 // addPatient records what one treated patient contributes that does not depend on an
 // instrument: dose exposure and retention, and the safety of each dosing session.
-func (c *courseData) addPatient(index, asOf int, sessions []outcome.Session, p outcome.Params) {
+func (c *courseData) addPatient(pi int32, index, asOf int, sessions []outcome.Session, p outcome.Params) {
 	if r, ok := outcome.RetentionOf(index, sessions, p, c.cp, asOf); ok {
 		c.retention = append(c.retention, r)
+		c.retentionPatient = append(c.retentionPatient, pi)
 	}
 	if ss := outcome.SessionSafetyOf(index, sessions, p, c.sp); len(ss) > 0 {
 		c.safety = append(c.safety, ss)
+		c.safetyPatient = append(c.safetyPatient, pi)
 	}
 }
 

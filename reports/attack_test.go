@@ -76,7 +76,9 @@ func attackCohort(t *testing.T, dir string, seed uint64, big int) []string {
 			if route == "sublingual" && rng.Float64() < 0.5 {
 				setting = "home"
 			}
-			fmt.Fprintf(&s, "%s,%s,%s,dosing,%s,%s,%s\n", p, c.clinic, date(d0), route, program, setting)
+			for k, n := 0, 1+rng.IntN(6); k < n; k++ { // one to six doses, a week apart
+				fmt.Fprintf(&s, "%s,%s,%s,dosing,%s,%s,%s\n", p, c.clinic, date(d0+7*k), route, program, setting)
+			}
 			for i := 0; i < rng.IntN(6); i++ {
 				fmt.Fprintf(&s, "%s,%s,%s,integration,,%s,%s\n", p, c.clinic, date(d0+1+7*i), program, setting)
 			}
@@ -110,7 +112,7 @@ func attackCohort(t *testing.T, dir string, seed uint64, big int) []string {
 						continue
 					}
 					if wk <= 56 {
-						score *= 0.6 + 0.5*rng.Float64()
+						score *= 0.55 + 0.7*rng.Float64() // scores can rise again within the window
 					} else {
 						score += float64(rng.IntN(9) - 3)
 					}
@@ -424,6 +426,17 @@ func TestAttackExternalWorkbook(t *testing.T) {
 	for k, r := range rels {
 		// A definition holds in every cohort, over values that vary; a coincidence of small
 		// counts does not survive six cohorts with three different totals.
+		big := 0
+		for v := range values[k] {
+			if v >= 11 {
+				big++
+			}
+		}
+		// Two labels equal in every cohort are the same quantity only if they are not all
+		// small numbers, which coincide by chance (0 recovered and 0 responders in a group).
+		if len(r.parts) == 1 && !strings.HasPrefix(r.total, "ratio:") && big < 2 {
+			continue
+		}
 		if held[k] == seen[k] && seen[k] >= 6 && len(values[k]) >= 3 {
 			known = append(known, r)
 		}
@@ -652,7 +665,7 @@ func attack(t *testing.T, ci int, tables [][][]view, known []relation, fail bool
 		}
 		for n, i := range s.determined() {
 			report("cohort %d: %s = %g is worked out from sums and equal counts", ci, s.unknowns[i].name, s.unknowns[i].value)
-			if n == 0 && os.Getenv("ATTACK_DEBUG") != "" {
+			if n < 3 && os.Getenv("ATTACK_DEBUG") != "" {
 				// A minimal set of equations that still pins it: drop one at a time.
 				comp := s.component(i)
 				keep := map[int]bool{}

@@ -22,7 +22,7 @@ func build(a *pipeline.Analysis, opt Options) *Workbook {
 	b := &builder{a: a, opt: opt, external: opt.Audience == "external"}
 	wb := &Workbook{}
 	wb.Sheets = append(wb.Sheets, b.summary(), b.byGroup(), b.trend(), b.trajectories(), b.relapse(), b.course(),
-		b.reliableChange(), b.attrition(), b.dataQuality())
+		b.reliableChange(), b.comparisons(), b.attrition(), b.dataQuality())
 	if !b.external {
 		wb.Sheets = append(wb.Sheets, b.safety())
 	}

@@ -234,7 +234,11 @@ func (b *builder) retentionTables(r *outcome.RetentionSummary) (*Table, *Table) 
 	for _, rw := range rows {
 		k, f := rw.key, rw.f
 		closed := f.Treated - f.AcuteWindowOpen
-		cells := []Cell{text(rw.name), count(k+"/treated", f.Treated), count(k+"/acute_window_open", f.AcuteWindowOpen), count(k+"/closed", closed)}
+		treatedKey := k + "/treated"
+		if rw.all {
+			treatedKey = "cohort/treated" // every treated patient: the Summary's count
+		}
+		cells := []Cell{text(rw.name), count(treatedKey, f.Treated), count(k+"/acute_window_open", f.AcuteWindowOpen), count(k+"/closed", closed)}
 		var bucketKeys []string
 		for _, bk := range buckets {
 			cells = append(cells, count(k+"/doses/"+bk, f.Doses[bk]))

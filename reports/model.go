@@ -66,10 +66,13 @@ func (c *Cell) isNumber() bool {
 	return c.Kind != Text && c.Text == "" && !math.IsNaN(c.Value)
 }
 
-// Row is a row of a table. A Section row is a sub-heading within the table (its first cell only).
+// Row is a row of a table. A Section row is a sub-heading within the table (its first cell
+// only); a Span row is a line of text (its first cell) across the table's width, under the row
+// it explains.
 type Row struct {
 	Cells   []Cell
 	Section bool
+	Span    bool
 }
 
 // Ref addresses a cell of a table by data row and column.
@@ -117,6 +120,13 @@ func (t *Table) add(cells ...Cell) int {
 	return len(t.Rows) - 1
 }
 
+// span appends a line of text across the table, hidden with the cells it rests on (Deps of
+// the row above do not apply: give the cell Needs).
+func (t *Table) span(c Cell) {
+	c.Kind = Text
+	t.Rows = append(t.Rows, Row{Cells: []Cell{c}, Span: true})
+}
+
 // section appends a sub-heading row.
 func (t *Table) section(title string) {
 	t.Rows = append(t.Rows, Row{Cells: []Cell{{Kind: Text, Text: title, Bold: true}}, Section: true})
@@ -140,7 +150,10 @@ type Series struct {
 type Chart struct {
 	Title, XTitle, YTitle string
 	Scatter               bool
-	YPercent              bool
+	// Bar draws horizontal bars, one group per row (X holds the row labels), for values that
+	// may be negative (differences between groups).
+	Bar      bool
+	YPercent bool
 	Series                []Series
 	Rows                  int // rows the chart spans
 	// Beside places the chart to the right of this table instead of below the previous block.

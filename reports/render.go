@@ -267,7 +267,7 @@ func columnWidths(s *Sheet) []float64 {
 			w[c] = math.Max(w[c], need)
 		}
 		for _, r := range t.Rows {
-			if r.Section {
+			if r.Section || r.Span {
 				continue
 			}
 			for c, cell := range r.Cells {
@@ -432,6 +432,15 @@ func layout(s *Sheet, st *styles, opt Options) *grid {
 					row++
 					continue
 				}
+				if r.Span {
+					txt := r.Cells[0].Text
+					if r.Cells[0].Hidden != Shown {
+						txt = "—" // a sentence resting on hidden values
+					}
+					wide(row, 0, txt, st.textIndent, 11)
+					row++
+					continue
+				}
 				lines := 1
 				for c, cl := range r.Cells {
 					v, ok := cellValue(cl, st, opt)
@@ -439,7 +448,11 @@ func layout(s *Sheet, st *styles, opt Options) *grid {
 						continue
 					}
 					if b.Wide && c == len(b.Columns)-1 {
-						wide(row, c, cl.Text, st.text, 11)
+						txt := cl.Text
+						if cl.Hidden != Shown {
+							txt = "—" // a sentence resting on hidden values
+						}
+						wide(row, c, txt, st.text, 11)
 						continue
 					}
 					g.set(row, c, v)
@@ -696,14 +709,18 @@ func addChart(f *excelize.File, s *Sheet, g *grid, c *Chart) error {
 		YAxis:    excelize.ChartAxis{Title: excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: c.YTitle}}}, MajorGridLines: true},
 		PlotArea: excelize.ChartPlotArea{},
 	}
-	if c.Scatter {
+	switch {
+	case c.Scatter:
 		ch.Type = excelize.Scatter
 		ch.XAxis.Minimum = ptr(0)
+	case c.Bar:
+		ch.Type = excelize.Bar
 	}
-	if c.YPercent {
+	switch {
+	case c.YPercent:
 		ch.YAxis.NumFmt = excelize.ChartNumFmt{CustomNumFmt: "0%"}
 		ch.YAxis.Maximum = ptr(1)
-	} else {
+	case !c.Bar:
 		ch.YAxis.Minimum = ptr(0)
 	}
 	for _, sr := range c.Series {
@@ -731,10 +748,15 @@ func addChart(f *excelize.File, s *Sheet, g *grid, c *Chart) error {
 		if sr.Dashed {
 			line.Dash, line.Width = excelize.LineDashDash, 1.25
 		}
-		ch.Series = append(ch.Series, excelize.ChartSeries{Name: name,
+		series := excelize.ChartSeries{Name: name,
 			Categories: absRange(s.Name, sr.X, first, last), Values: absRange(s.Name, sr.Y, first, last),
 			Marker: excelize.ChartMarker{Symbol: "none"}, Line: line,
-			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{sr.Color}}})
+			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{sr.Color}}}
+		if c.Bar {
+			series.Line = excelize.LineOptions{}
+			series.Marker = excelize.ChartMarker{}
+		}
+		ch.Series = append(ch.Series, series)
 	}
 	if len(ch.Series) == 0 {
 		return nil

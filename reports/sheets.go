@@ -299,7 +299,11 @@ func plainNote(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 func coxLabel(term string) string {
@@ -615,6 +619,20 @@ func (b *builder) methods() *Sheet {
 	}
 	add("Trajectory classes (max_classes, class_starts, class_sample, seed)", fmt.Sprintf("up to %d classes, %d starts, %s, seed %d", cfg.MaxClasses, cfg.ClassStarts, sample, cfg.Seed), "kapstat definition")
 	add("Reliable change categories", "recovered, improved, no reliable change, deteriorated", src["Reliable change categories"])
+	courseDays := make([]string, len(cfg.CourseDays))
+	for i, d := range cfg.CourseDays {
+		courseDays[i] = strconv.Itoa(d)
+	}
+	add("Treatment course (course_days, induction_doses, maintenance_days)", fmt.Sprintf("cumulative response and remission at days %s after the first dose (Kaplan–Meier); induction completed at %d doses in the acute window; maintenance within %d days; response by dose number for doses 1–6",
+		strings.Join(courseDays, ", "), cfg.InductionDoses, cfg.MaintenanceDays), "kapstat definition; real-world ketamine series report response dose by dose over a six-infusion induction (McInnes et al. 2022)")
+	for _, w := range cfg.Windows {
+		add("Follow-up window: "+w.Name, fmt.Sprintf("days %d–%d after the first dose; followed = a score in the window; response and remission on the last score in it, among eligible patients whose window is over", w.From, w.To),
+			"resembles HEDIS DRR-E (depression response and remission 4–8 months after an elevated PHQ-9) and MN Community Measurement (response at 6 months, remission at 12 months, ± 60 days; NQF 1884, 0710); those anchor on the first elevated PHQ-9 of an episode, kapstat on the first dose")
+	}
+	ss := cfg.SessionSafety
+	add("Blood-pressure elevation at a dosing session (session_safety)", fmt.Sprintf("highest systolic ≥ %d mmHg, or highest diastolic ≥ %d mmHg, or a systolic rise of %d mmHg or more over the pre-dose value", ss.SBPMax, ss.DBPMax, ss.SBPRise),
+		"project decision: no consensus threshold for blood pressure during ketamine dosing was found; 180/110 mmHg is the severe range at which dosing is usually withheld")
+	add("Serious adverse events", "rate per 1,000 dosing sessions with the exact Poisson 95% interval", "as R's poisson.test")
 	supp := "not applied (internal edition)"
 	if b.external {
 		supp = fmt.Sprintf("counts 1–%d hidden, with complementary suppression", b.below()-1)
@@ -644,7 +662,14 @@ func (b *builder) methods() *Sheet {
 	if b.opt.Quarter != "" {
 		sw.add(text("Quarter"), text(b.opt.Quarter))
 	}
-	sw.add(text("Statistics"), text("means with t-based 95% intervals; paired t-test; Wilson 95% intervals for rates; linear mixed model (REML, random intercept and slope); latent class growth model (EM, BIC); Kaplan–Meier with Greenwood variance and log-scale limits; log-rank test; Cox model with Efron ties. Checked against R (lme4, survival)."))
+	sw.add(text("Statistics"), text("means with t-based 95% intervals; paired t-test; Wilson 95% intervals for rates; linear mixed model (REML, random intercept and slope, with covariates and a time × group term for the comparisons); latent class growth model (EM, BIC); Kaplan–Meier with Greenwood variance and log-scale limits; log-rank test; Cox model with Efron ties, on (start, stop] intervals for time-varying maintenance; linear and logistic regression; McNemar's test; exact Poisson limits. Checked against R (lme4, survival, stats, flexmix) on data kapstat did not generate."))
+	classes := "latent class growth model: a finite mixture of straight-line trajectories of the baseline and acute-window scores on weeks since the baseline score, with no random effects within a class and one residual variance shared by the classes"
+	classSample := ""
+	if cfg.ClassSample > 0 {
+		classSample = fmt.Sprintf(" When there are more than %d patients, the model is estimated on a seeded random sample of %d and every patient is assigned to the class with the largest posterior probability.", cfg.ClassSample, cfg.ClassSample)
+	}
+	sw.add(text("Trajectory classes"), text(fmt.Sprintf("Estimated with a %s, fitted by maximum likelihood with the EM algorithm from %d random starts per number of classes (seed %d), for 1 to %d classes, each class holding at least 1%% of patients (and at least 2); the number of classes is chosen by the Bayesian information criterion with N = the number of patients.%s The estimator was checked against R's flexmix on three data sets kapstat did not generate (lme4's sleepstudy, R's ChickWeight and a cohort simulated in R), for 1–4 classes with shared and class-specific variances: it reached at least flexmix's best log-likelihood from 20 random starts in every case, and its class estimates equalled flexmix's solution, taken to the exact maximum of the likelihood, to six significant digits.",
+		classes, cfg.ClassStarts, cfg.Seed, cfg.MaxClasses, classSample)))
 	s.Blocks = append(s.Blocks, sw)
 
 	in := &Table{Title: "Input files", Columns: []Column{{Header: "File"}, {Header: "SHA-256", Width: 66}, {Header: "Contents"}, {Header: "Rows read"}}}

@@ -102,8 +102,8 @@ func TestSheets(t *testing.T) {
 		audience string
 		want     []string
 	}{
-		{"internal", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Reliable change", "Attrition", "Data quality", "Safety", "Methods"}},
-		{"external", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Reliable change", "Attrition", "Data quality", "Methods"}},
+		{"internal", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Comparisons", "Attrition", "Data quality", "Safety", "Methods"}},
+		{"external", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Comparisons", "Attrition", "Data quality", "Methods"}},
 	} {
 		f := open(t, writeSample(t, a, tc.audience))
 		if got := f.GetSheetList(); !reflect.DeepEqual(got, tc.want) {
@@ -210,9 +210,10 @@ func TestChartsPresent(t *testing.T) {
 			}
 		}
 		zr.Close()
-		// one quarterly-trend, one weekly and one relapse chart per instrument; in the external
-		// edition a quarterly chart is drawn only when its first quarter's rates are shown
-		want := 3 * len(a.Measures)
+		// per instrument: the quarterly trend, the weekly means, relapse, time to response,
+		// response by dose and the comparison of programs; in the external edition a chart is
+		// drawn only when the first value of its series is shown
+		want := 6 * len(a.Measures)
 		if aud == "external" {
 			if charts < 2*len(a.Measures) || charts > want {
 				t.Errorf("%s: %d charts, want %d to %d", aud, charts, 2*len(a.Measures), want)
@@ -225,8 +226,8 @@ func TestChartsPresent(t *testing.T) {
 		for i, sheet := range f.GetSheetList() {
 			xml := readZip(t, path, "xl/worksheets/sheet"+strconv.Itoa(i+1)+".xml")
 			has := strings.Contains(xml, "<drawing ")
-			want := sheet == "Trajectories" || sheet == "Relapse" || (sheet == "Quarterly trend" && aud == "internal")
-			if sheet == "Quarterly trend" && aud == "external" {
+			want := sheet == "Trajectories" || sheet == "Relapse" || sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons"
+			if aud == "external" && (sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons") {
 				continue // depends on what suppression leaves
 			}
 			if has != want {
