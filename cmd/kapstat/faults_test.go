@@ -300,9 +300,9 @@ func TestSQLRefusesWrites(t *testing.T) {
 	}
 	stdout, errs, code := kapstat(t, "sql", "--db", db,
 		"SELECT (SELECT count(*) FROM assessments) || '/' || (SELECT count(*) FROM sessions) || '/' || (SELECT count(*) FROM quarantine) || '/' || (SELECT count(*) FROM ingest_runs) || '/' || (SELECT count(*) FROM information_schema.tables) AS s")
-	// 7 catalog entries: kapstat_meta, ingest_runs, assessment_rows, the assessments view,
-	// sessions, quarantine, ingest_retractions
-	if code != 0 || stdout != "s\n53/21/0/2/7\n" {
+	// 8 catalog entries: kapstat_meta, ingest_runs, assessment_rows, the assessments view,
+	// sessions, patients, quarantine, ingest_retractions
+	if code != 0 || stdout != "s\n53/21/0/2/8\n" {
 		t.Errorf("warehouse after refused statements: exit %d %q %s", code, stdout, errs)
 	}
 	// Reading is still allowed, catalog queries included.
