@@ -137,6 +137,7 @@ type patient struct {
 	eligible, responded, relapse           bool
 	maintenance                            bool
 	trd                                    bool // treatment-resistant: 2 or more prior trials
+	prior                                  int  // prior adequate trials
 	traits                                 traits
 }
 
@@ -207,15 +208,12 @@ func (g *generator) patient(i int) patient {
 	if r.Float64() < 0.2 {
 		p.program = progInfusion
 	}
-	g.drawTRD(&p)
-	cut := classCut[0]
-	if p.trd {
-		cut = classCut[1]
-	}
+	g.drawResistance(&p)
+	rapid, gradual := classCuts(p.prior)
 	switch u := r.Float64(); {
-	case u < cut[0]:
+	case u < rapid:
 		p.class = classRapid
-	case u < cut[1]:
+	case u < gradual:
 		p.class = classGradual
 	default:
 		p.class = classNone

@@ -20,10 +20,16 @@ const safetyHeader = ",sbp_pre,dbp_pre,hr_pre,sbp_max,dbp_max,hr_max,dissociatio
 // program: infusion clinics see more of them (McInnes 2022; Oliver 2022), KAP programs fewer.
 var trdShare = [2]float64{0.35, 0.75}
 
-// classCut are the class thresholds of the class draw u (rapid below the first, gradual below
-// the second, no change above), for patients without and with treatment resistance: resistant
-// patients improve less. Over the cohort (43% resistant) the shares stay near 55/30/15.
-var classCut = [2][2]float64{{0.70, 0.92}, {0.35, 0.75}}
+// classCuts are the thresholds of the class draw u (rapid below the first, gradual below the
+// second, no change above) for a patient with prior adequate trials: each trial makes a rapid
+// improvement less likely and no change more likely, in proportion, so that a model with
+// prior_treatments as a number can allow for it. Over the cohort (43% resistant) the shares
+// stay near 55/30/15.
+func classCuts(prior int) (rapid, gradual float64) {
+	rapid = max(0.15, 0.70-0.09*float64(prior))
+	none := min(0.5, 0.07+0.05*float64(prior))
+	return rapid, 1 - none
+}
 
 // severityShift moves the baseline mean, in baseline SDs: infusion clinics treat more severe
 // depression; at-home programs screen out the most severe patients.
@@ -67,10 +73,19 @@ func pick(u float64, shares []float64) int {
 	return len(shares) - 1
 }
 
-// drawTRD draws treatment resistance from the traits stream; it is the first draw of the
-// stream, so the traits drawn later (drawTraits) can depend on the patient's other facts.
-func (g *generator) drawTRD(p *patient) {
-	p.trd = g.tr.Float64() < trdShare[p.program]
+// drawResistance draws the number of prior adequate trials, and so treatment resistance (2
+// or more), from the traits stream, before the class it shapes; the traits drawn later
+// (drawTraits) can depend on the patient's other facts.
+func (g *generator) drawResistance(p *patient) {
+	r := g.tr
+	p.trd = r.Float64() < trdShare[p.program]
+	p.prior = r.IntN(2) // 0 or 1 without resistance
+	if p.trd {
+		p.prior = 2
+		for p.prior < 12 && r.Float64() < 0.55 {
+			p.prior++
+		}
+	}
 }
 
 // drawTraits draws the rest of the patient's characteristics.
@@ -86,15 +101,8 @@ func (g *generator) drawTraits(p *patient) {
 	if r.Float64() >= 0.03 {
 		t.diagnosis = d
 	}
-	prior := r.IntN(2) // 0 or 1 without resistance
-	if p.trd {
-		prior = 2
-		for prior < 12 && r.Float64() < 0.55 {
-			prior++
-		}
-	}
 	if r.Float64() >= 0.04 {
-		t.prior = prior
+		t.prior = p.prior
 	}
 	p.traits = t
 }
