@@ -81,7 +81,7 @@ func DefaultConfig() Config {
 		BaselineDays: 30, AcuteDays: 56, ResponseFraction: 0.5,
 		RelapseDays: []int{28, 56, 84, 182},
 		// 20 starts: the number checked against flexmix, which fewer starts miss more often.
-		MaxClasses:  4, ClassStarts: 20, ClassSample: 20000, Seed: 20260101,
+		MaxClasses: 4, ClassStarts: 20, ClassSample: 20000, Seed: 20260101,
 		SuppressBelow: 11,
 		Instruments:   map[string]Thresholds{},
 	}

@@ -154,8 +154,8 @@ type Chart struct {
 	// may be negative (differences between groups).
 	Bar      bool
 	YPercent bool
-	Series                []Series
-	Rows                  int // rows the chart spans
+	Series   []Series
+	Rows     int // rows the chart spans
 	// Beside places the chart to the right of this table instead of below the previous block.
 	Beside *Table
 

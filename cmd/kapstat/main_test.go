@@ -179,7 +179,7 @@ func TestSummaryMatchesJSON(t *testing.T) {
 			Remission    proportion
 			RemissionITT proportion `json:"remission_itt"`
 			Relapse      struct {
-				AtRisk      int `json:"at_risk"`
+				AtRisk   int `json:"at_risk"`
 				At8Weeks struct {
 					Time                       float64
 					NRisk                      int `json:"n_risk"`
