@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -243,6 +244,10 @@ type Analysis struct {
 	// figures of the dosing sessions (SPEC 6.18). Nil in assessment-only mode.
 	Retention     *outcome.RetentionSummary     `json:"retention"`
 	SessionSafety *outcome.SessionSafetySummary `json:"session_safety"`
+	// Patients describes the treated patients by program from the patients file (SPEC 9,
+	// Patients; "Table 1"); nil, with PatientsNote, when no patients file was ingested.
+	Patients     *compare.Table1 `json:"patients"`
+	PatientsNote string          `json:"patients_note,omitempty"`
 	// Quarters lists the episode quarters present, ascending (empty without dates).
 	Quarters []string `json:"quarters"`
 }
@@ -510,6 +515,12 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	quarters := map[string]bool{}
 	var scoreBuf []outcome.Score
 	course := newCourseData(cfg)
+	codes := cfg.InstrumentCodes()
+	var characteristics bool
+	if err := w.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM patients)`).Scan(&characteristics); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	var people []compare.Person
 	for ci := range bounds {
 		where, args := " AND patient_id >= ?", []any{asOf, bounds[ci]}
 		if ci+1 < len(bounds) {
@@ -521,10 +532,18 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
-		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL, dose_mg
+		sRows, err := w.db.QueryContext(ctx, `SELECT patient_id, day, session_type, coalesce(route, ''), program, setting, clinic_id, date IS NOT NULL, dose_mg,
+			sbp_pre, dbp_pre, hr_pre, sbp_max, dbp_max, hr_max, dissociation, coalesce(side_effects, ''), serious_adverse_event
 			FROM sessions WHERE (date IS NULL OR date <= CAST(? AS DATE))`+where+` ORDER BY patient_id, day, session_type, route`, args...)
 		if err != nil {
 			aRows.Close()
+			return nil, fmt.Errorf("analyze: %w", err)
+		}
+		pRows, err := w.db.QueryContext(ctx, `SELECT patient_id, age, coalesce(sex, ''), coalesce(diagnosis, ''), prior_treatments
+			FROM patients WHERE true`+where+` ORDER BY patient_id`, args[1:]...)
+		if err != nil {
+			aRows.Close()
+			sRows.Close()
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
 
@@ -536,12 +555,35 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
 			var s sessionRow
 			var dose sql.NullFloat64
-			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate, &dose)
+			var vitals [7]sql.NullInt32
+			var sae sql.NullBool
+			err := r.Scan(id, &s.day, &s.s.Type, &s.s.Route, &s.s.Program, &s.s.Setting, &s.s.Clinic, &s.hasDate, &dose,
+				&vitals[0], &vitals[1], &vitals[2], &vitals[3], &vitals[4], &vitals[5], &vitals[6], &s.s.SideEffects, &sae)
 			s.s.Day = int(s.day)
 			if dose.Valid {
 				s.s.DoseMg = outcome.Some(dose.Float64)
 			}
+			for i, dst := range []*outcome.Optional[int]{&s.s.SBPPre, &s.s.DBPPre, &s.s.HRPre, &s.s.SBPMax, &s.s.DBPMax, &s.s.HRMax, &s.s.Dissociation} {
+				if vitals[i].Valid {
+					*dst = outcome.Some(int(vitals[i].Int32))
+				}
+			}
+			if sae.Valid {
+				s.s.SeriousAdverseEvent = outcome.Some(sae.Bool)
+			}
 			return s, err
+		})
+		ps := newStream(pRows, func(r *sql.Rows, id *string) (compare.Traits, error) {
+			tr := compare.NoTraits()
+			var age, prior sql.NullInt32
+			err := r.Scan(id, &age, &tr.Sex, &tr.Diagnosis, &prior)
+			if age.Valid {
+				tr.Age = float64(age.Int32) // 90 stands for 90+
+			}
+			if prior.Valid {
+				tr.PriorTreatments = float64(prior.Int32)
+			}
+			return tr, err
 		})
 		for {
 			id, ok := nextID(as, ss)
@@ -555,6 +597,15 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			sessRows, err := ss.take(id)
 			if err != nil {
 				return nil, err
+			}
+			// The patients file may describe patients without a score or session: skip them.
+			traitRows, err := ps.seek(id)
+			if err != nil {
+				return nil, err
+			}
+			traits := compare.NoTraits()
+			if len(traitRows) > 0 {
+				traits = traitRows[0] // at most one row per patient (ingest)
 			}
 			a.Cohort.Patients++
 			sessions := make([]outcome.Session, len(sessRows))
@@ -615,7 +666,10 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			if anySessions {
 				course.addPatient(pi, index, patientAsOf, sessions, p)
 			}
-			traits := compare.NoTraits()
+			person := compare.Person{Program: g.Program, Traits: traits, Baseline: make([]float64, len(codes))}
+			for i := range person.Baseline {
+				person.Baseline[i] = math.NaN()
+			}
 			for lo, hi := 0, 0; lo < len(scores); lo = hi {
 				for hi = lo; hi < len(scores) && scores[hi].instrument == scores[lo].instrument; hi++ {
 				}
@@ -628,12 +682,22 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 					scoreBuf = append(scoreBuf, outcome.Score{Day: int(s.day), Total: s.total})
 				}
 				m.add(pi, gid, index, patientAsOf, scoreBuf, p, g, sessions, traits)
+				if e := &m.episodes[len(m.episodes)-1]; e.has(fHasBaseline) {
+					person.Baseline[slices.Index(codes, m.in.Code)] = float64(e.baseline)
+				}
 				course.addInstrument(m.in.Code, index, patientAsOf, scoreBuf, scores[lo:hi], sessions, m.th, p)
+			}
+			if characteristics {
+				people = append(people, person)
 			}
 		}
 		aErr, sErr := as.err(), ss.err()
+		if pErr := ps.err(); sErr == nil {
+			sErr = pErr
+		}
 		aRows.Close()
 		sRows.Close()
+		pRows.Close()
 		if aErr != nil {
 			return nil, aErr
 		}
@@ -651,12 +715,17 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if m.patients == 0 {
 			continue
 		}
-		mr, err := m.summarize(cfg, p, &dims, ids, false)
+		mr, err := m.summarize(cfg, p, &dims, ids, characteristics)
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
 		}
 		mr.CourseResult = *course.summarize(code)
 		a.Measures[code] = mr
+	}
+	if characteristics {
+		a.Patients = compare.Describe(people, codes)
+	} else {
+		a.PatientsNote = "no patients file was ingested: characteristics are not described and the comparisons adjust for the baseline score only"
 	}
 	if anySessions {
 		if r, err := outcome.SummarizeRetention(course.retention, course.cp); err == nil {
@@ -804,6 +873,15 @@ func (s *stream[T]) advance() {
 	}
 	s.row, s.scanErr = s.scan(s.rows, &s.id)
 	s.has = s.scanErr == nil
+}
+
+// seek skips the rows of patients before id and returns those of id: for a stream that may
+// hold patients the others do not.
+func (s *stream[T]) seek(id string) ([]T, error) {
+	for s.has && s.id < id {
+		s.advance()
+	}
+	return s.take(id)
 }
 
 // take returns the rows of patient id (none when the stream is past or before it).
