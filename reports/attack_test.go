@@ -51,9 +51,12 @@ func attackCohort(t *testing.T, dir string, seed uint64, big int) []string {
 	lowBase, dropRate, gadRate := rng.Float64()*0.4, 0.1+0.3*rng.Float64(), 0.3+0.5*rng.Float64()
 	start := time.Date(2024, 10, 1, 0, 0, 0, 0, time.UTC)
 	date := func(d int) string { return start.AddDate(0, 0, d).Format("2006-01-02") }
-	var a, s strings.Builder
+	var a, s, pt strings.Builder
 	a.WriteString("patient_id,clinic_id,instrument,date,total\n")
-	s.WriteString("patient_id,clinic_id,date,session_type,route,program,setting\n")
+	s.WriteString("patient_id,clinic_id,date,session_type,route,program,setting,sbp_pre,sbp_max,dbp_max,dissociation,side_effects,serious_adverse_event\n")
+	pt.WriteString("patient_id,age,sex,diagnosis,prior_treatments\n")
+	sexes, diagnoses := []string{"female", "male", "other", ""}, []string{"depression", "ptsd", "anxiety", "bipolar", ""}
+	effects := []string{"none", "nausea", "dizziness;nausea", "", "anxiety", "confusion"}
 	sizes := []struct {
 		clinic string
 		n      int
@@ -76,11 +79,29 @@ func attackCohort(t *testing.T, dir string, seed uint64, big int) []string {
 			if route == "sublingual" && rng.Float64() < 0.5 {
 				setting = "home"
 			}
-			for k, n := 0, 1+rng.IntN(6); k < n; k++ { // one to six doses, a week apart
-				fmt.Fprintf(&s, "%s,%s,%s,dosing,%s,%s,%s\n", p, c.clinic, date(d0+7*k), route, program, setting)
+			age := fmt.Sprint(25 + rng.IntN(50))
+			if rng.Float64() < 0.05 {
+				age = "" // unknown
+			}
+			fmt.Fprintf(&pt, "%s,%s,%s,%s,%d\n", p, age, sexes[rng.IntN(len(sexes))], diagnoses[rng.IntN(len(diagnoses))], rng.IntN(5))
+			for k, n := 0, 1+rng.IntN(6); k < n; k++ { // one to six doses, a week apart, vitals often missing
+				pre, peak, dia, dis := "", "", "", ""
+				if rng.Float64() < 0.7 {
+					v := 110 + rng.IntN(40)
+					pre, peak, dia = fmt.Sprint(v), fmt.Sprint(v+rng.IntN(60)), fmt.Sprint(70+rng.IntN(45))
+				}
+				if rng.Float64() < 0.6 {
+					dis = fmt.Sprint(rng.IntN(20))
+				}
+				sae := "no"
+				if rng.Float64() < 0.02 {
+					sae = "yes"
+				}
+				fmt.Fprintf(&s, "%s,%s,%s,dosing,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", p, c.clinic, date(d0+7*k), route, program, setting,
+					pre, peak, dia, dis, effects[rng.IntN(len(effects))], sae)
 			}
 			for i := 0; i < rng.IntN(6); i++ {
-				fmt.Fprintf(&s, "%s,%s,%s,integration,,%s,%s\n", p, c.clinic, date(d0+1+7*i), program, setting)
+				fmt.Fprintf(&s, "%s,%s,%s,integration,,%s,%s,,,,,,\n", p, c.clinic, date(d0+1+7*i), program, setting)
 			}
 			for _, inst := range []string{"PHQ9", "GAD7"} {
 				if inst == "GAD7" && (rng.Float64() > gadRate || c.clinic == "solo") {
@@ -125,12 +146,11 @@ func attackCohort(t *testing.T, dir string, seed uint64, big int) []string {
 			}
 		}
 	}
-	files := []string{filepath.Join(dir, "assessments.csv"), filepath.Join(dir, "sessions.csv")}
-	if err := os.WriteFile(files[0], []byte(a.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(files[1], []byte(s.String()), 0o644); err != nil {
-		t.Fatal(err)
+	files := []string{filepath.Join(dir, "assessments.csv"), filepath.Join(dir, "sessions.csv"), filepath.Join(dir, "patients.csv")}
+	for i, b := range []*strings.Builder{&a, &s, &pt} {
+		if err := os.WriteFile(files[i], []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return files
 }

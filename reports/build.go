@@ -22,7 +22,15 @@ func build(a *pipeline.Analysis, opt Options) *Workbook {
 	b := &builder{a: a, opt: opt, external: opt.Audience == "external"}
 	wb := &Workbook{}
 	wb.Sheets = append(wb.Sheets, b.summary(), b.byGroup(), b.trend(), b.trajectories(), b.relapse(), b.course(),
-		b.reliableChange(), b.comparisons(), b.attrition(), b.dataQuality())
+		b.reliableChange())
+	if s := b.patients(); s != nil {
+		wb.Sheets = append(wb.Sheets, s)
+	}
+	wb.Sheets = append(wb.Sheets, b.comparisons())
+	if s := b.sessionSafety(); s != nil {
+		wb.Sheets = append(wb.Sheets, s)
+	}
+	wb.Sheets = append(wb.Sheets, b.attrition(), b.dataQuality())
 	if !b.external {
 		wb.Sheets = append(wb.Sheets, b.safety())
 	}

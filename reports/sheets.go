@@ -489,11 +489,12 @@ func (b *builder) dataQuality() *Sheet {
 	t := &Table{Title: "Input files", Columns: columns("File", "Contents", "Rows read", "Accepted", "Duplicates", "Quarantined", "Adds up?")}
 	for i, in := range b.a.Inputs {
 		k := fmt.Sprintf("input/%d/", i)
+		readKey := b.inputReadKey(i, in)
 		check := "yes"
 		if in.RowsRead != in.Accepted+in.Duplicates+in.Quarantined {
 			check = "NO: rows are missing, please report"
 		}
-		r := t.add(text(b.inputName(i, in)), text(label(in.Kind)), count(k+"read", int(in.RowsRead)), count(k+"accepted", int(in.Accepted)),
+		r := t.add(text(b.inputName(i, in)), text(label(in.Kind)), count(readKey, int(in.RowsRead)), count(k+"accepted", int(in.Accepted)),
 			count(k+"duplicates", int(in.Duplicates)), count(k+"quarantined", int(in.Quarantined)), text(check))
 		t.Sums = append(t.Sums, Sum{Total: Ref{r, 2}, Parts: []Ref{{r, 3}, {r, 4}, {r, 5}}})
 	}
@@ -528,6 +529,15 @@ func (b *builder) dataQuality() *Sheet {
 	rt.Notes = []string{"A conflict quarantines every row of the pair or group: kapstat does not guess which answer is right."}
 	s.Blocks = append(s.Blocks, rt)
 	return s
+}
+
+// inputReadKey is the key of a file's rows read: a patients file with one row per patient of
+// the data shows the number of patients, and takes its key.
+func (b *builder) inputReadKey(i int, in pipeline.Input) string {
+	if in.Kind == "patients" && int(in.RowsRead) == b.a.Cohort.Patients {
+		return "cohort/patients"
+	}
+	return fmt.Sprintf("input/%d/read", i)
 }
 
 // inputName is how an input file is named: its path internally; "Input 1 (assessment
@@ -674,7 +684,7 @@ func (b *builder) methods() *Sheet {
 
 	in := &Table{Title: "Input files", Columns: []Column{{Header: "File"}, {Header: "SHA-256", Width: 66}, {Header: "Contents"}, {Header: "Rows read"}}}
 	for i, x := range b.a.Inputs {
-		in.add(text(b.inputName(i, x)), text(x.SHA256), text(label(x.Kind)), count(fmt.Sprintf("input/%d/read", i), int(x.RowsRead)))
+		in.add(text(b.inputName(i, x)), text(x.SHA256), text(label(x.Kind)), count(b.inputReadKey(i, x), int(x.RowsRead)))
 	}
 	in.Notes = []string{"The SHA-256 fingerprint identifies the exact file content: recomputing it on a file shows whether it is the one analysed."}
 	if b.external {

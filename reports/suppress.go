@@ -329,13 +329,22 @@ func (s *system) protect() bool {
 			}
 			return a.Value < b.Value
 		})
+		// Trials solve the sums near the unknown only (three sums away at most): a derivation
+		// through farther sums, if any remains, is found in the next round.
+		level := s.distances(target)
+		near := comp[:0:0]
+		for _, e := range comp {
+			if level[e] <= 3 {
+				near = append(near, e)
+			}
+		}
 		chosen := cand[0]
 		const trials = 40
 		for i, c := range cand {
 			if i == trials {
 				break
 			}
-			if !s.pinsWithout(target, comp, c) {
+			if !s.pinsWithout(target, near, c) {
 				chosen = c
 				break
 			}

@@ -58,7 +58,7 @@ func sampleAnalysis(t *testing.T) *pipeline.Analysis {
 		}
 		defer w.Close()
 		cfg := pipeline.DefaultConfig()
-		files := []string{filepath.Join(cohort, "assessments.csv"), filepath.Join(cohort, "sessions.csv")}
+		files := []string{filepath.Join(cohort, "assessments.csv"), filepath.Join(cohort, "sessions.csv"), filepath.Join(cohort, "patients.csv")}
 		if _, err := w.Ingest(ctx, files, pipeline.IngestOptions{Config: cfg, AsOf: end, Now: func() time.Time { return fixedNow }}); err != nil {
 			sample.err = err
 			return
@@ -102,8 +102,8 @@ func TestSheets(t *testing.T) {
 		audience string
 		want     []string
 	}{
-		{"internal", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Comparisons", "Attrition", "Data quality", "Safety", "Methods"}},
-		{"external", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Comparisons", "Attrition", "Data quality", "Methods"}},
+		{"internal", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Patients", "Comparisons", "Session safety", "Attrition", "Data quality", "Safety", "Methods"}},
+		{"external", []string{"Summary", "Outcomes by group", "Quarterly trend", "Trajectories", "Relapse", "Treatment course", "Reliable change", "Patients", "Comparisons", "Session safety", "Attrition", "Data quality", "Methods"}},
 	} {
 		f := open(t, writeSample(t, a, tc.audience))
 		if got := f.GetSheetList(); !reflect.DeepEqual(got, tc.want) {
@@ -211,9 +211,9 @@ func TestChartsPresent(t *testing.T) {
 		}
 		zr.Close()
 		// per instrument: the quarterly trend, the weekly means, relapse, time to response,
-		// response by dose and the comparison of programs; in the external edition a chart is
-		// drawn only when the first value of its series is shown
-		want := 6 * len(a.Measures)
+		// response by dose and the comparison of programs; and dissociation by dose. In the
+		// external edition a chart is drawn only when the first value of its series is shown.
+		want := 6*len(a.Measures) + 1
 		if aud == "external" {
 			if charts < 2*len(a.Measures) || charts > want {
 				t.Errorf("%s: %d charts, want %d to %d", aud, charts, 2*len(a.Measures), want)
@@ -226,8 +226,8 @@ func TestChartsPresent(t *testing.T) {
 		for i, sheet := range f.GetSheetList() {
 			xml := readZip(t, path, "xl/worksheets/sheet"+strconv.Itoa(i+1)+".xml")
 			has := strings.Contains(xml, "<drawing ")
-			want := sheet == "Trajectories" || sheet == "Relapse" || sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons"
-			if aud == "external" && (sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons") {
+			want := sheet == "Trajectories" || sheet == "Relapse" || sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons" || sheet == "Session safety"
+			if aud == "external" && (sheet == "Quarterly trend" || sheet == "Treatment course" || sheet == "Comparisons" || sheet == "Session safety") {
 				continue // depends on what suppression leaves
 			}
 			if has != want {
