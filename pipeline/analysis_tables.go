@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -42,6 +43,8 @@ var analysisDDL = []string{
 		window_to INTEGER, reason VARCHAR, followed BOOLEAN, score_day INTEGER, score SMALLINT, response BOOLEAN, remission BOOLEAN)`,
 	`CREATE OR REPLACE TABLE retention (patient_id VARCHAR, program VARCHAR, acute_window_open BOOLEAN, doses INTEGER,
 		total_mg DOUBLE, maintenance_window_open BOOLEAN, maintenance BOOLEAN)`,
+	`CREATE OR REPLACE TABLE session_safety (patient_id VARCHAR, day INTEGER, dose_number INTEGER, route VARCHAR, setting VARCHAR,
+		bp_recorded BOOLEAN, bp_elevated BOOLEAN, side_effects VARCHAR, dissociation INTEGER, serious_adverse_event BOOLEAN)`,
 	`CREATE OR REPLACE TABLE outcomes (instrument VARCHAR, dimension VARCHAR, grp VARCHAR, with_baseline INTEGER,
 		acute_window_open INTEGER, with_endpoint INTEGER, eligible INTEGER, baseline_mean DOUBLE, endpoint_mean DOUBLE,
 		change_mean DOUBLE, change_sd DOUBLE, cohens_dz DOUBLE, response_n INTEGER, response_events INTEGER,
@@ -204,6 +207,38 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 			}); err != nil {
 				return err
 			}
+		}
+		if err := appendAll("session_safety", func(app *duckdb.Appender) error {
+			for i, ss := range course.safety {
+				for _, x := range ss {
+					var dose, elevated, effects, dis, sae driver.Value
+					if x.Dose > 0 {
+						dose = int32(x.Dose)
+					}
+					if x.BPRecorded {
+						elevated = x.BPElevated
+					}
+					if x.SideEffectsRecorded {
+						effects = "none"
+						if len(x.SideEffects) > 0 {
+							effects = strings.Join(x.SideEffects, ";")
+						}
+					}
+					if x.Dissociation.Valid {
+						dis = int32(x.Dissociation.Value)
+					}
+					if x.SeriousAdverseEvent.Valid {
+						sae = x.SeriousAdverseEvent.Value
+					}
+					if err := app.AppendRow(ids[course.safetyPatient[i]], int32(x.Day), dose, x.Route, x.Setting, x.BPRecorded, elevated,
+						effects, dis, sae); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		return appendAll("retention", func(app *duckdb.Appender) error {
 			for i, r := range course.retention {

@@ -33,7 +33,7 @@ var ExportDictionary = []ExportColumn{
 	{"setting", "text", "setting of the first dosing session"},
 	{"integration", "text", "integration sessions in the acute window: 0, 1-3, >=4"},
 	{"quarter", "text", "calendar quarter of index day + acute_days (unknown without dates)"},
-	{"excluded_reason", "text", "no_baseline or no_endpoint; empty for completers"},
+	{"excluded_reason", "text", "no_baseline, acute_window_open (still in the acute window) or no_endpoint; empty for completers"},
 	{"baseline_day", "integer", "day of the baseline score (days since 1970-01-01 for dated input)"},
 	{"baseline", "integer", "baseline total score"},
 	{"endpoint_day", "integer", "day of the endpoint score"},
@@ -48,7 +48,7 @@ var ExportDictionary = []ExportColumn{
 	{"blup_intercept", "number", "patient's random intercept (deviation from the fixed intercept)"},
 	{"blup_slope", "number", "patient's random slope per week (deviation from the fixed slope)"},
 	{"relapse_at_risk", "boolean", "responded and has follow-up after the response day"},
-	{"relapse_reason", "text", "why not at risk: no_response, no_followup_after_response"},
+	{"relapse_reason", "text", "why not at risk: no_response, acute_window_open (not yet at half of baseline, window open), no_followup_after_response"},
 	{"response_day", "integer", "day of the first response (the relapse clock starts here)"},
 	{"relapse_time_days", "integer", "days from response to relapse, or to the last follow-up when censored"},
 	{"relapse_event", "boolean", "true = relapse, false = censored"},
@@ -57,6 +57,18 @@ var ExportDictionary = []ExportColumn{
 	{"sex", "text", "female, male or other; empty when not given or unknown"},
 	{"diagnosis", "text", "primary diagnosis: depression, ptsd, anxiety, bipolar or other; empty when not given"},
 	{"prior_treatments", "integer", "prior adequate antidepressant trials, 0–30 (treatment-resistant depression: 2 or more)"},
+	{"acute_window_open", "boolean", "the acute window had not ended by the as-of date: no acute outcome yet"},
+	{"response_days", "integer", "days from the first dose to the first acute-window score at or below response_fraction × baseline, or to the last acute-window score when censored (time to response)"},
+	{"response_event", "boolean", "true = responded in the acute window, false = censored"},
+	{"remission_days", "integer", "days from the first dose to the first acute-window score below the remission threshold, or to the last acute-window score when censored"},
+	{"remission_event", "boolean", "true = remitted in the acute window, false = censored"},
+	{"response_dose", "integer", "the dose number the first responding score came after"},
+	{"doses", "integer", "dosing sessions from the first dose to the end of the acute window"},
+	{"total_mg", "number", "total ketamine of those doses in mg, when every dose's mg was recorded"},
+	{"maintenance", "boolean", "a maintenance session within maintenance_days of the first dose"},
+	{"dosing_sessions_bp_recorded", "integer", "dosing sessions with the pre-dose and highest blood pressure recorded"},
+	{"dosing_sessions_bp_elevated", "integer", "of those, sessions with an elevation (session_safety thresholds)"},
+	{"serious_adverse_events", "integer", "dosing sessions recording a serious adverse event"},
 }
 
 // Export writes the analysis-ready per-patient table (one row per patient and instrument)
@@ -83,11 +95,19 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 		r.at_risk AS relapse_at_risk, r.reason AS relapse_reason, r.response_day, r.time_days AS relapse_time_days,
 		r.event AS relapse_event,
 		CASE WHEN p.age >= 90 THEN '90+' ELSE CAST(p.age AS VARCHAR) END AS age, CAST(p.age AS INTEGER) AS age_years,
-		p.sex, p.diagnosis, CAST(p.prior_treatments AS INTEGER) AS prior_treatments
+		p.sex, p.diagnosis, CAST(p.prior_treatments AS INTEGER) AS prior_treatments,
+		c.acute_window_open, c.response_days, c.response_event, c.remission_days, c.remission_event, c.response_dose,
+		t.doses, t.total_mg, t.maintenance,
+		s.bp_recorded AS dosing_sessions_bp_recorded, s.bp_elevated AS dosing_sessions_bp_elevated, s.sae AS serious_adverse_events
 		FROM episodes e
 		LEFT JOIN trajectory_blups b USING (patient_id, instrument)
 		LEFT JOIN relapse r USING (patient_id, instrument)
 		LEFT JOIN patients p USING (patient_id)
+		LEFT JOIN course c USING (patient_id, instrument)
+		LEFT JOIN retention t USING (patient_id)
+		LEFT JOIN (SELECT patient_id, CAST(count(*) FILTER (bp_recorded) AS INTEGER) AS bp_recorded,
+			CAST(count(*) FILTER (bp_elevated) AS INTEGER) AS bp_elevated,
+			CAST(count(*) FILTER (serious_adverse_event) AS INTEGER) AS sae FROM session_safety GROUP BY ALL) s USING (patient_id)
 		ORDER BY e.patient_id, e.instrument`
 	var out []string
 	dictPath := filepath.Join(dir, "dictionary.csv")
