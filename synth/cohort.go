@@ -165,9 +165,11 @@ func newGenerator(cfg Config) (*generator, error) {
 		return nil, err
 	}
 	g := &generator{cfg: cfg, endDay: dayOf(cfg.End), clinics: clinicNames(cfg.Clinics)}
-	// Index dates spread over about 2.5 years from 2024-01-01, ending early
-	// enough that the acute outcome (index + 56) falls before End.
-	g.lastIndex = g.endDay - 70
+	// Index dates spread over about 2.5 years from 2024-01-01 up to three
+	// weeks before End: the patients of the last weeks are still in their
+	// acute window on End, as in a real export (their later visits and
+	// sessions fall after End and are not written).
+	g.lastIndex = g.endDay - 21
 	g.firstIndex = dayOf(time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC))
 	if g.lastIndex-g.firstIndex < 365 {
 		g.firstIndex = g.lastIndex - 913
@@ -268,6 +270,14 @@ func (g *generator) patient(i int) patient {
 		g.visits = append(g.visits, visit{d, visitFollowup})
 	}
 
+	acute := g.visits[:0]
+	for _, v := range g.visits {
+		if v.day <= g.endDay {
+			acute = append(acute, v)
+		}
+	}
+	g.visits = acute
+
 	// Relapse plan: an onset follow-up and a confirming return visit.
 	maintIntent := r.Float64() < 0.30
 	rate := relapseRate[p.program]
@@ -306,6 +316,14 @@ func (g *generator) patient(i int) patient {
 	if maintIntent && p.responded {
 		g.maintenanceSessions(&p)
 	}
+	// Nothing after End: a course still running is cut off at the export date.
+	kept := g.sessions[:0]
+	for _, s := range g.sessions {
+		if s.day <= g.endDay {
+			kept = append(kept, s)
+		}
+	}
+	g.sessions = kept
 	g.drawTraits(&p)
 	g.patRows = append(g.patRows[:0], p.traits)
 	return p
@@ -315,12 +333,15 @@ func (g *generator) dosingSessions(p *patient) {
 	r := g.r
 	if p.program == progInfusion {
 		p.route, p.setting = routeIV, settingInPerson
-		// McInnes 2022: 4–8 infusions over 7–28 days.
+		// McInnes 2022: 4–8 infusions over 7–28 days; some stop after 1–3.
 		n := 4 + r.IntN(5)
+		if r.Float64() < 0.2 {
+			n = 1 + r.IntN(3)
+		}
 		span := 7 + r.IntN(22)
 		base := g.baseDose(routeIV)
 		for j := range n {
-			d := p.index + roundInt(float64(j*span)/float64(n-1))
+			d := p.index + roundInt(float64(j*span)/float64(max(n-1, 1)))
 			g.sessions = append(g.sessions, session{day: d, kind: sessDosing, route: routeIV, setting: settingInPerson, dose: g.dose(routeIV, base)})
 		}
 		return
@@ -355,14 +376,17 @@ func (g *generator) dosingSessions(p *patient) {
 		d -= 3 + r.IntN(8)
 		g.sessions = append(g.sessions, session{day: d, kind: sessPreparation, setting: uint8(therapySetting)})
 	}
-	// 4–6 doses, first to last over 3–7 weeks.
+	// 4–6 doses, first to last over 3–7 weeks; some stop after 1–3.
 	n := 4 + r.IntN(3)
+	if r.Float64() < 0.15 {
+		n = 1 + r.IntN(3)
+	}
 	span := 21 + r.IntN(30)
 	base := g.baseDose(p.route)
 	first := len(g.sessions)
 	prev := p.index - 1
 	for j := range n {
-		d := p.index + roundInt(float64(j*span)/float64(n-1))
+		d := p.index + roundInt(float64(j*span)/float64(max(n-1, 1)))
 		if j > 0 && j < n-1 {
 			d += r.IntN(3) - 1
 		}
