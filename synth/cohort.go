@@ -406,6 +406,7 @@ func (g *generator) dosingSessions(p *patient) {
 	default:
 		nInt = 4 + r.IntN(3)
 	}
+	used := map[int]bool{}
 	for k := range nInt {
 		dose := g.sessions[first+k%n].day
 		off := 1 + r.IntN(3)
@@ -413,6 +414,10 @@ func (g *generator) dosingSessions(p *patient) {
 			off = 4 + r.IntN(3)
 		}
 		d := min(dose+off, p.index+acuteDays)
+		for used[d] { // one integration session a day (after a single dose, several follow it)
+			d++
+		}
+		used[d] = true
 		g.sessions = append(g.sessions, session{day: d, kind: sessIntegration, setting: uint8(therapySetting)})
 	}
 }
