@@ -335,6 +335,20 @@ func (w *Warehouse) writeAnalysis(ctx context.Context, a *Analysis, md map[strin
 	if err := exec(`INSERT INTO analysis_runs VALUES (?, CAST(? AS DATE), ?, ?, ?)`, now().UTC(), asOf, Version, string(cfg), string(js)); err != nil {
 		return err
 	}
+	key, err := w.key(ctx, conn, a.Config, a.AsOf)
+	if err != nil {
+		return err
+	}
+	body, err := encodeSnapshot(a)
+	if err != nil {
+		return err
+	}
+	if err := exec(snapshotDDL); err != nil {
+		return err
+	}
+	if err := exec(`INSERT INTO analysis_snapshot VALUES (?, ?, ?, ?, ?, ?)`, now().UTC(), key.AsOf, key.Build, key.Config, key.Inputs, body); err != nil {
+		return err
+	}
 	checkpoint("analysis-written")
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit analysis: %w", err)

@@ -429,6 +429,42 @@ type sessionRow struct {
 	hasDate bool
 }
 
+// asOfDay is the as-of day an analysis runs under.
+type asOfDay struct {
+	asOf           *string // YYYY-MM-DD; nil when every window counts as closed
+	day            int     // asOf as a day number
+	offsets        int64   // rows giving day offsets instead of dates
+	quarterRefused bool    // a quarter was asked of a warehouse holding day offsets
+}
+
+// resolveAsOf decides the as-of day (SPEC 6.4, 6.13), which decides which rows are in force
+// and which acute windows have closed: --as-of, else today when the data carry dates. Day
+// offsets have no calendar: their windows are all closed and no row of theirs is cut off.
+func (w *Warehouse) resolveAsOf(ctx context.Context, opt AnalyzeOptions) (asOfDay, error) {
+	var r asOfDay
+	var dated bool
+	if err := w.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM assessments WHERE date IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM sessions WHERE date IS NOT NULL),
+		(SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&dated, &r.offsets); err != nil {
+		return r, fmt.Errorf("analyze: %w", err)
+	}
+	r.quarterRefused = opt.Quarter != "" && r.offsets > 0
+	t := opt.AsOf
+	if t == nil && dated {
+		now := time.Now
+		if opt.Now != nil {
+			now = opt.Now
+		}
+		n := now().UTC()
+		t = &n
+	}
+	if t != nil {
+		s := t.Format("2006-01-02")
+		r.asOf, r.day = &s, int(dayOf(*t))
+	}
+	return r, nil
+}
+
 // Analyze runs the outcome definitions and statistics over the warehouse.
 func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis, error) {
 	cfg := opt.Config
@@ -442,33 +478,19 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	if a.Inputs, err = w.inputs(ctx); err != nil {
 		return nil, err
 	}
-	// The as-of day decides which rows are in force and which acute windows have closed
-	// (SPEC 6.4, 6.13): --as-of, else today when the data carry dates. Day offsets have no
-	// calendar: their windows are all closed and no row of theirs is cut off.
-	var dated bool
-	var offsets int64
-	if err := w.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM assessments WHERE date IS NOT NULL)
-		OR EXISTS (SELECT 1 FROM sessions WHERE date IS NOT NULL),
-		(SELECT count(*) FROM assessments WHERE date IS NULL) + (SELECT count(*) FROM sessions WHERE date IS NULL)`).Scan(&dated, &offsets); err != nil {
-		return nil, fmt.Errorf("analyze: %w", err)
+	as, err := w.resolveAsOf(ctx, opt)
+	if err != nil {
+		return nil, err
 	}
-	if opt.Quarter != "" && offsets > 0 {
-		return nil, fmt.Errorf("quarter %s: the warehouse holds %d rows with day offsets: %w (report without --quarter)", opt.Quarter, offsets, ErrQuarterWithoutDates)
+	if as.quarterRefused {
+		return nil, fmt.Errorf("quarter %s: the warehouse holds %d rows with day offsets: %w (report without --quarter)", opt.Quarter, as.offsets, ErrQuarterWithoutDates)
 	}
 	asOf, asOfDay := "9999-12-31", outcome.AllClosed
-	if opt.AsOf == nil && dated {
-		now := time.Now
-		if opt.Now != nil {
-			now = opt.Now
-		}
-		t := now().UTC()
-		opt.AsOf = &t
+	if as.asOf != nil {
+		a.AsOf, asOf = as.asOf, *as.asOf
+		asOfDay = as.day
 	}
-	if opt.AsOf != nil {
-		s := opt.AsOf.Format("2006-01-02")
-		a.AsOf, asOf = &s, s
-		asOfDay = int(dayOf(*opt.AsOf))
-	}
+	offsets := as.offsets
 	for _, r := range []string{outcome.ReasonNoDosingSession, outcome.ReasonNoAssessments} {
 		a.Cohort.Excluded[r] = 0
 	}

@@ -1,11 +1,17 @@
 package reports
 
 import (
+	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -59,6 +65,9 @@ func Write(path string, a *pipeline.Analysis, opt Options) error {
 	}
 	f := excelize.NewFile()
 	defer f.Close()
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter {
+		return &sortedZip{zw: zip.NewWriter(w), parts: map[string]*bytes.Buffer{}}
+	})
 	if err := render(f, wb, opt); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
 	}
@@ -160,8 +169,12 @@ func newStyles(f *excelize.File) (*styles, error) {
 		mark:       mk(&excelize.Style{Font: &excelize.Font{Color: "595959"}, CustomNumFmt: str(fmtText), Alignment: &excelize.Alignment{Horizontal: "right", Vertical: "top"}}),
 		num:        map[Kind]int{},
 	}
-	for k, code := range map[Kind]string{Count: fmtCount, Rate: fmtRate, Mean: fmtMean, Estimate: fmtEst, PValue: fmtP, Int: fmtInt} {
-		st.num[k] = mk(&excelize.Style{CustomNumFmt: str(code), Alignment: &excelize.Alignment{Vertical: "top"}})
+	// In a fixed order: style ids are given out as styles are made.
+	for _, k := range []struct {
+		k    Kind
+		code string
+	}{{Count, fmtCount}, {Rate, fmtRate}, {Mean, fmtMean}, {Estimate, fmtEst}, {PValue, fmtP}, {Int, fmtInt}} {
+		st.num[k.k] = mk(&excelize.Style{CustomNumFmt: str(k.code), Alignment: &excelize.Alignment{Vertical: "top"}})
 	}
 	return st, err
 }
@@ -219,6 +232,11 @@ func render(f *excelize.File, wb *Workbook, opt Options) error {
 		}
 	}
 	f.SetActiveSheet(0)
+	// excelize adds the image types to [Content_Types].xml from a map, in a random order:
+	// sorted, the same workbook is the same file.
+	if ct := f.ContentTypes; ct != nil {
+		sort.SliceStable(ct.Defaults, func(i, j int) bool { return ct.Defaults[i].Extension < ct.Defaults[j].Extension })
+	}
 	created := opt.Now.UTC().Format(time.RFC3339)
 	return f.SetDocProps(&excelize.DocProperties{Title: wb.Sheets[0].Title, Creator: "kapstat",
 		Created: created, Modified: created, Subject: "KAP outcomes (" + opt.Audience + " edition)",
@@ -661,7 +679,10 @@ func writeDirect(f *excelize.File, s *Sheet, g *grid) error {
 		return err
 	}
 	for _, r := range sortedRows(g) {
-		for c, v := range g.rows[r] {
+		// Cells in column order: the shared strings are numbered as they are first set, so
+		// any other order would give another file for the same workbook.
+		for _, c := range slices.Sorted(maps.Keys(g.rows[r])) {
+			v := g.rows[r][c]
 			ref := cell(r, c)
 			var err error
 			switch x := v.Value.(type) {
@@ -788,4 +809,33 @@ func (c *Chart) nameRef(s *Sheet, sr Series) string {
 		}
 	}
 	return fmt.Sprintf("%s!$%s$%d", quote(s.Name), colName(sr.Y), sr.T.headerRow())
+}
+
+// sortedZip writes the workbook's parts in name order: excelize writes the streamed sheets in
+// the random order of a map, so the same workbook would be another file each time. The parts
+// are held until Close (a workbook is a few hundred KB: its tables are aggregates).
+type sortedZip struct {
+	zw    *zip.Writer
+	parts map[string]*bytes.Buffer
+}
+
+func (z *sortedZip) Create(name string) (io.Writer, error) {
+	b := &bytes.Buffer{}
+	z.parts[name] = b
+	return b, nil
+}
+
+func (z *sortedZip) AddFS(fsys fs.FS) error { return errors.New("workbook: AddFS is not used") }
+
+func (z *sortedZip) Close() error {
+	for _, name := range slices.Sorted(maps.Keys(z.parts)) {
+		w, err := z.zw.Create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := z.parts[name].WriteTo(w); err != nil {
+			return err
+		}
+	}
+	return z.zw.Close()
 }

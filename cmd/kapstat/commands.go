@@ -398,7 +398,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	xlsx := filepath.Join(*dir, "report.xlsx")
-	if err := writeReport(ctx, dbPath, xlsx, reportOptions{quarter: "2026Q3", audience: "internal", config: cfg}); err != nil {
+	if err := writeReport(ctx, dbPath, xlsx, reportOptions{quarter: "2026Q3", audience: "internal", config: cfg, log: stderr}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "done in %.1fs\n", time.Since(start).Seconds())

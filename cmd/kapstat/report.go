@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/kapstat/kapstat/measures/outcome"
@@ -14,11 +16,16 @@ import (
 type reportOptions struct {
 	quarter, audience string
 	config            pipeline.Config
+	// log receives one line saying whether the stored analysis was used, and if not why
+	// (nil: not said).
+	log io.Writer
 }
 
-// writeReport analyses the warehouse as of the quarter's last day (or with no as-of) and
-// writes the workbook. The analysis is recomputed, not read back, so a report for a past
-// quarter rerun later gives the same numbers.
+// writeReport writes the workbook of the warehouse as of the quarter's last day (or as of
+// today for dated data). When kapstat analyze stored the analysis this would compute (same
+// as-of day, configuration, build and ingested files), the workbook is written from it;
+// otherwise the warehouse is analysed again, and the line on log says why. Either way a
+// report for a past quarter rerun later gives the same numbers.
 func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	if opt.audience != "internal" && opt.audience != "external" {
 		return fmt.Errorf("%w: --audience %q: want internal or external", errUsage, opt.audience)
@@ -37,7 +44,15 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf, Quarter: opt.quarter})
+	aopt := pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf, Quarter: opt.quarter}
+	a, why, err := w.StoredAnalysis(ctx, aopt)
+	if err == nil && a == nil {
+		if a, err = w.Analyze(ctx, aopt); err == nil && opt.log != nil {
+			fmt.Fprintf(opt.log, "report: analysed the warehouse (%s)\n", why)
+		}
+	} else if err == nil && opt.log != nil {
+		fmt.Fprintf(opt.log, "report: from the analysis kapstat analyze stored (%s)\n", asOfText(a))
+	}
 	w.Close()
 	if err != nil {
 		return err
@@ -45,10 +60,29 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 	return reportFrom(out, a, opt)
 }
 
+func asOfText(a *pipeline.Analysis) string {
+	if a.AsOf == nil {
+		return "every window closed"
+	}
+	return "as of " + *a.AsOf
+}
+
 // reportFrom writes the workbook of an analysis already made.
 func reportFrom(out string, a *pipeline.Analysis, opt reportOptions) error {
 	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
-		SuppressBelow: opt.config.SuppressBelow, Now: time.Now()})
+		SuppressBelow: opt.config.SuppressBelow, Now: reportTime()})
+}
+
+// reportTime is the workbook's creation time: now, or SOURCE_DATE_EPOCH (seconds since
+// 1970) when set, the reproducible-builds convention, so that a workbook can be rebuilt byte
+// for byte.
+func reportTime() time.Time {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.Unix(n, 0).UTC()
+		}
+	}
+	return time.Now()
 }
 
 // normalizeQuarter is the canonical form of a quarter typed on the command line or in a job
@@ -85,7 +119,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := writeReport(ctx, *db, *out, reportOptions{quarter: *quarter, audience: *audience, config: cfg}); err != nil {
+	if err := writeReport(ctx, *db, *out, reportOptions{quarter: *quarter, audience: *audience, config: cfg, log: stderr}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, *out)
