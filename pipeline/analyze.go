@@ -31,6 +31,10 @@ type AnalyzeOptions struct {
 	// and a warehouse holding day offsets is refused, since nothing can be cut off from them
 	// (SPEC 6.13).
 	Quarter string
+	// Progress, when set, is told how far the analysis is (pipeline/progress.go): the
+	// patients read out of their number, then the model fits and the writing of the tables
+	// as named steps.
+	Progress func(stage string, done, total int64)
 }
 
 // ErrQuarterWithoutDates is returned for a quarterly analysis of a warehouse that holds day
@@ -404,6 +408,8 @@ type measureData struct {
 	weeks        map[int]*weekSums
 	// cmp holds each episode's facts for the adjusted comparisons (SPEC 6.15), in episode order.
 	cmp []compare.Patient
+	// progress is AnalyzeOptions.Progress, told of the fits of summarize.
+	progress func(stage string, done, total int64)
 }
 
 // weekSums accumulates one week's scores: count, sum and sum of squares (integer scores
@@ -534,6 +540,15 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	if err != nil {
 		return nil, err
 	}
+	// The number of patients, counted only for the progress line.
+	nPatients := int64(-1)
+	if opt.Progress != nil {
+		if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT patient_id FROM assessments WHERE date IS NULL OR date <= CAST(? AS DATE)
+			UNION SELECT patient_id FROM sessions WHERE date IS NULL OR date <= CAST(? AS DATE))`, asOf, asOf).Scan(&nPatients); err != nil {
+			nPatients = -1
+		}
+		opt.Progress("patients", 0, nPatients)
+	}
 	quarters := map[string]bool{}
 	var scoreBuf []outcome.Score
 	course := newCourseData(cfg)
@@ -630,6 +645,9 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 				traits = traitRows[0] // at most one row per patient (ingest)
 			}
 			a.Cohort.Patients++
+			if opt.Progress != nil && a.Cohort.Patients%4096 == 0 {
+				opt.Progress("patients", int64(a.Cohort.Patients), nPatients)
+			}
 			sessions := make([]outcome.Session, len(sessRows))
 			patientDated := false
 			for i, s := range sessRows {
@@ -727,6 +745,9 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			return nil, sErr
 		}
 	}
+	if opt.Progress != nil {
+		opt.Progress("patients", int64(a.Cohort.Patients), max(nPatients, int64(a.Cohort.Patients)))
+	}
 	for q := range quarters {
 		a.Quarters = append(a.Quarters, q)
 	}
@@ -737,6 +758,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if m.patients == 0 {
 			continue
 		}
+		m.progress = opt.Progress
 		mr, err := m.summarize(cfg, p, &dims, ids, characteristics)
 		if err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", code, err)
@@ -759,6 +781,7 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 	}
 	a.SafetyFlags = len(a.Safety)
 	if opt.Write {
+		step(opt.Progress, "write tables")
 		if err := w.writeAnalysis(ctx, a, md, course, &dims, ids, opt); err != nil {
 			return nil, err
 		}

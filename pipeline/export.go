@@ -71,13 +71,24 @@ var ExportDictionary = []ExportColumn{
 	{"serious_adverse_events", "integer", "dosing sessions recording a serious adverse event"},
 }
 
+// ExportOptions are the optional settings of Export.
+type ExportOptions struct {
+	// Progress, when set, is told the rows written out of their number, stage "rows"
+	// (pipeline/progress.go).
+	Progress func(stage string, done, total int64)
+}
+
 // Export writes the analysis-ready per-patient table (one row per patient and instrument)
 // as patients.parquet or patients.csv into dir, with dictionary.csv. It reads the tables the
 // last analyze wrote, and the characteristics of the patients table (empty for a patient
-// without a patients row).
-func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, error) {
+// without a patients row). At most one ExportOptions is used.
+func (w *Warehouse) Export(ctx context.Context, dir, format string, options ...ExportOptions) ([]string, error) {
 	if format != "parquet" && format != "csv" {
 		return nil, fmt.Errorf("export: format %q: want parquet or csv", format)
+	}
+	var opt ExportOptions
+	if len(options) > 0 {
+		opt = options[0]
 	}
 	var n int
 	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'episodes'`).Scan(&n); err != nil {
@@ -88,6 +99,20 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
+	}
+	// tell reports the rows written (every 16k and at the end) out of the episodes' number.
+	tell := func(int64, bool) {}
+	if opt.Progress != nil {
+		var total int64
+		if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM episodes`).Scan(&total); err != nil {
+			return nil, err
+		}
+		tell = func(n int64, last bool) {
+			if last || n%16384 == 0 {
+				opt.Progress("rows", n, max(total, n))
+			}
+		}
+		tell(0, false)
 	}
 	q := `SELECT e.patient_id, e.instrument, e.clinic, e.route, e.program, e.setting, e.integration, e.quarter,
 		e.excluded_reason, e.baseline_day, e.baseline, e.endpoint_day, e.endpoint, e.change, e.eligible, e.response,
@@ -120,7 +145,7 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 	}
 	if format == "parquet" {
 		p := filepath.Join(dir, "patients.parquet")
-		if err := w.exportParquet(ctx, q, p); err != nil {
+		if err := w.exportParquet(ctx, q, p, tell); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 		return append(out, p, dictPath), nil
@@ -145,6 +170,7 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 		ptrs[i] = &vals[i]
 	}
 	rec := make([]string, len(cols))
+	var written int64
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			f.Close()
@@ -158,7 +184,10 @@ func (w *Warehouse) Export(ctx context.Context, dir, format string) ([]string, e
 			}
 		}
 		cw.Write(rec)
+		written++
+		tell(written, false)
 	}
+	tell(written, true)
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		f.Close()
@@ -230,8 +259,8 @@ func CreateOutputTemp(dir, pattern string) (*os.File, error) {
 
 // exportParquet writes the rows of q to path (zstd, statistics on) through a temporary file
 // renamed into place. It is written here rather than by DuckDB's COPY, so that DuckDB keeps
-// external access off while it reads the warehouse.
-func (w *Warehouse) exportParquet(ctx context.Context, q, path string) error {
+// external access off while it reads the warehouse. tell is told the rows written so far.
+func (w *Warehouse) exportParquet(ctx context.Context, q, path string, tell func(n int64, last bool)) error {
 	rows, err := w.db.QueryContext(ctx, q)
 	if err != nil {
 		return err
@@ -306,7 +335,9 @@ func (w *Warehouse) exportParquet(ctx context.Context, q, path string) error {
 				return err
 			}
 		}
+		tell(int64(n), false)
 	}
+	tell(int64(n), true)
 	if err := rows.Err(); err != nil {
 		fw.Close()
 		return err

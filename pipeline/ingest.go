@@ -33,10 +33,10 @@ type IngestOptions struct {
 	// Maps overrides it per input path.
 	Map  string
 	Maps map[string]string
-	// Progress, when set, is called as each file is read (about every 16k rows and at the
-	// end) with the rows read so far and how far the reading is out of total (bytes of text
-	// files, rows of Parquet files; total −1 when unknown).
-	Progress func(file string, rows, done, total int64)
+	// Progress, when set, is told how far the run is (pipeline/progress.go): "read F" with
+	// the bytes of F read out of its size as each file is read (about every 16k rows), then
+	// the loading steps as named steps.
+	Progress func(stage string, done, total int64)
 	// Now is the clock for ingest_runs timestamps (tests pass a fixed one). Nil means time.Now.
 	Now func() time.Time
 	// Replace loads each file again even when its content was ingested before, removing in the
@@ -129,6 +129,25 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 		cols[h] = i
 	}
 	rc := newRowChecker(path, opt.Config, opt.asOf(), cols, len(header))
+	// tell reports the bytes read: the reader's own measure (bytes of text, inflated bytes
+	// of a worksheet, rows of Parquet) scaled to the file's size.
+	tell := func() {}
+	if opt.Progress != nil {
+		size := int64(-1)
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		tell = func() {
+			done, total := cr.Progress()
+			if total > 0 && size >= 0 {
+				done, total = int64(float64(size)*min(1, float64(done)/float64(total))), size
+			} else {
+				total = -1
+			}
+			opt.Progress("read "+path, done, total)
+		}
+		tell()
+	}
 
 	// A pipeline over the cores: this goroutine reads records and hands them out in batches;
 	// validators check and score the batches in parallel; the writer goroutine appends the
@@ -261,10 +280,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 				finish(ctx.Err())
 				return nil, ctx.Err()
 			}
-			if opt.Progress != nil {
-				done, total := cr.Progress()
-				opt.Progress(path, sf.report.RowsRead, done, total)
-			}
+			tell()
 		}
 		same := len(rec.Source) == len(rec.Fields) && (len(rec.Source) == 0 || &rec.Source[0] == &rec.Fields[0])
 		need := len(rec.Fields)
@@ -294,10 +310,7 @@ func stage(ctx context.Context, path, dir string, fileID int, opt IngestOptions)
 	if err := finish(nil); err != nil {
 		return nil, err
 	}
-	if opt.Progress != nil {
-		done, total := cr.Progress()
-		opt.Progress(path, sf.report.RowsRead, done, total)
-	}
+	tell()
 	return sf, nil
 }
 
@@ -350,7 +363,7 @@ func batches(staged []*stagedFile) [][]*stagedFile {
 // caller's transaction, classifying rows as accepted, duplicate or conflict (SPEC 3.3) file by
 // file in file order, as if each file were loaded after the ones before it, and writes their
 // accepted rows as lake files under lakeDir ("" = no lake).
-func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeDir string) error {
+func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeDir string, progress func(string, int64, int64)) error {
 	kind := batch[0].report.Kind
 	table := string(kind)
 	if kind == KindAssessments {
@@ -407,6 +420,7 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 	// g holds each file's rows (differ: different responses within the file, a conflict for all
 	// of them), and the row a file is compared with is the warehouse's (e) or else the first
 	// row of the earliest earlier file whose rows agree (that row is accepted, fg).
+	step(progress, "load "+string(kind)+" (classify)")
 	if err := exec(`CREATE OR REPLACE TEMP TABLE cls AS
 		WITH multi AS (SELECT key_hash FROM stg GROUP BY key_hash HAVING count(*) > 1),
 		     rk AS (SELECT ` + key + ` FROM stg SEMI JOIN multi USING (key_hash) GROUP BY ALL HAVING count(*) > 1),
@@ -453,6 +467,7 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 		insert = fmt.Sprintf(`INSERT INTO patients SELECT %d, file_id, source_line, %s, responses_hash
 			FROM stg ANTI JOIN cls USING (file_id, source_line)`, runID, cols)
 	}
+	step(progress, "load "+string(kind)+" (insert)")
 	if err := exec(insert); err != nil {
 		return err
 	}
@@ -474,6 +489,7 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 		if err := os.MkdirAll(lakeDir, 0o755); err != nil {
 			return err
 		}
+		step(progress, "load "+string(kind)+" (lake)")
 		if err := exec(fmt.Sprintf(`COPY (SELECT file_id AS file_part, CAST(file_id AS INTEGER) AS file_id, source_line, %s
 			FROM stg ANTI JOIN cls USING (file_id, source_line))
 			TO %s (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (file_part%s), FILENAME_PATTERN 'part-%d-{i}', ROW_GROUP_SIZE 262144, OVERWRITE_OR_IGNORE true)`,
@@ -492,6 +508,7 @@ func load(ctx context.Context, tx *sql.Tx, batch []*stagedFile, runID int, lakeD
 		raw = `concat_ws(',', patient_id, CASE WHEN age >= 90 THEN '90+' ELSE coalesce(CAST(age AS VARCHAR), '') END, ` +
 			coalesced("sex, diagnosis, prior_treatments") + `)`
 	}
+	step(progress, "load "+string(kind)+" (quarantine)")
 	if err := exec(fmt.Sprintf(`INSERT INTO quarantine
 		SELECT %d, file_id, path, source_line, NULL, 'conflict', detail, %s
 		FROM stg JOIN cls USING (file_id, source_line) JOIN bf USING (file_id) WHERE status = 'conflict' ORDER BY file_id, source_line`, runID, raw)); err != nil {
@@ -614,6 +631,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	var staged []*stagedFile
 	seen := map[string]string{}
 	for _, path := range files {
+		step(opt.Progress, "hash "+path)
 		sum, err := FileSHA256(path)
 		if err != nil {
 			return nil, err
@@ -660,6 +678,7 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	defer tx.Rollback()
 	var replaced map[loadKey]bool
 	if opt.Replace {
+		step(opt.Progress, "replace earlier loads")
 		if replaced, err = retractLoads(ctx, tx, staged, runID, opt.now()); err != nil {
 			return nil, err
 		}
@@ -669,10 +688,11 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 		lakeDir = filepath.Join(dir, "lake")
 	}
 	for _, b := range batches(staged) {
-		if err := load(ctx, tx, b, runID, lakeDir); err != nil {
+		if err := load(ctx, tx, b, runID, lakeDir, opt.Progress); err != nil {
 			return nil, err
 		}
 	}
+	step(opt.Progress, "check")
 	if err := insertRuns(ctx, tx, staged, runID, started, opt); err != nil {
 		return nil, err
 	}
@@ -682,12 +702,14 @@ func (w *Warehouse) Ingest(ctx context.Context, files []string, opt IngestOption
 	checkpoint("loaded")
 	tracePhase(t0, "loaded")
 	if lakeDir != "" {
+		step(opt.Progress, "sync lake")
 		if err := syncTree(lakeDir); err != nil {
 			return nil, fmt.Errorf("write lake: %w", err)
 		}
 	}
 	checkpoint("lake-written")
 	tracePhase(t0, "lake written")
+	step(opt.Progress, "commit")
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}

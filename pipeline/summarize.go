@@ -142,6 +142,7 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 		for i, ei := range m.trajEpisodes {
 			names[i] = ids[m.episodes[ei].patient]
 		}
+		step(m.progress, m.in.Name+" mixed model")
 		fit, err := stats.FitLMM(m.trajGroup, m.trajT, m.trajY, stats.LMMOptions{BLUPs: true, GroupNames: names})
 		if err != nil {
 			mr.TrajectoryNote = "mixed model not fitted: " + err.Error()
@@ -157,6 +158,7 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 			mr.Trajectory = fit
 		}
 		// Trajectory classes (SPEC 6.11).
+		step(m.progress, m.in.Name+" trajectory classes")
 		cls, fittedOn, err := m.fitClasses(cfg)
 		mr.ClassesFittedOn = fittedOn
 		if err != nil {
@@ -187,6 +189,7 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 		mr.Weekly = append(mr.Weekly, Weekly{Week: w, MeanCI: ci})
 	}
 
+	step(m.progress, m.in.Name+" relapse")
 	mr.Relapse = m.relapse(cfg, dims)
 	// Adjusted comparisons (SPEC 6.15) over the same episodes and trajectory observations.
 	in := compare.Input{Characteristics: characteristics, Patients: m.cmp,
@@ -194,8 +197,10 @@ func (m *measureData) summarize(cfg Config, p outcome.Params, dims *[nDims]dict,
 	for i, g := range m.trajGroup {
 		in.Trajectory.Patient[i] = int(m.trajEpisodes[g])
 	}
+	step(m.progress, m.in.Name+" adjusted comparisons")
 	mr.Adjusted = compare.Adjust(&in)
 	mr.Relapse.CoxAdjusted = compare.RelapseAdjusted(&in)
+	step(m.progress, m.in.Name+" outcomes by group")
 	for d := 0; d < nDims; d++ {
 		labels := dims[d].labels
 		order := make([]int, len(labels))

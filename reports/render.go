@@ -35,6 +35,11 @@ type Options struct {
 	SuppressBelow int
 	// Now is the creation time written into the document properties.
 	Now time.Time
+	// Progress, when set, is told the steps of Write: "build", "suppress small counts"
+	// (external edition), the sheets written out of their number ("sheets"), then "save"
+	// while the file is written; nil draws nothing. The call convention is
+	// pipeline's (pipeline/progress.go).
+	Progress func(stage string, done, total int64)
 }
 
 // Write renders the analysis as an .xlsx workbook at path. The file is written under a temporary
@@ -59,8 +64,14 @@ func Write(path string, a *pipeline.Analysis, opt Options) error {
 	if opt.SuppressBelow <= 0 {
 		opt.SuppressBelow = 11
 	}
+	if opt.Progress != nil {
+		opt.Progress("build", 0, 0)
+	}
 	wb := build(a, opt)
 	if opt.Audience == "external" {
+		if opt.Progress != nil {
+			opt.Progress("suppress small counts", 0, 0)
+		}
 		Suppress(wb.Tables(), opt.SuppressBelow)
 	}
 	f := excelize.NewFile()
@@ -70,6 +81,9 @@ func Write(path string, a *pipeline.Analysis, opt Options) error {
 	})
 	if err := render(f, wb, opt); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
+	}
+	if opt.Progress != nil {
+		opt.Progress("save", 0, 0)
 	}
 	// The mode of an ordinary file under the user's umask (the internal edition lists patients).
 	tmp, err := pipeline.CreateOutputTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
@@ -213,7 +227,10 @@ func render(f *excelize.File, wb *Workbook, opt Options) error {
 			return err
 		}
 	}
-	for _, s := range wb.Sheets {
+	for i, s := range wb.Sheets {
+		if opt.Progress != nil {
+			opt.Progress("sheets", int64(i), int64(len(wb.Sheets)))
+		}
 		g := layout(s, st, opt)
 		if err := pageSetup(f, s, g); err != nil {
 			return err
@@ -230,6 +247,9 @@ func render(f *excelize.File, wb *Workbook, opt Options) error {
 		} else if err := writeStream(f, s, g); err != nil {
 			return err
 		}
+	}
+	if opt.Progress != nil {
+		opt.Progress("sheets", int64(len(wb.Sheets)), int64(len(wb.Sheets)))
 	}
 	f.SetActiveSheet(0)
 	// excelize adds the image types to [Content_Types].xml from a map, in a random order:

@@ -156,8 +156,11 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	opt.Progress = ingestProgress(stderr)
+	pl, stdout, _ := startProgress(stdout, stderr)
+	defer pl.Close()
+	opt.Progress = pl.Func("ingest")
 	reports, err := w.Ingest(ctx, fs.Args(), opt)
+	pl.Clear()
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -181,8 +184,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	opt.Progress = ingestProgress(stderr)
+	pl, stdout, _ := startProgress(stdout, stderr)
+	defer pl.Close()
+	opt.Progress = pl.Func("validate")
 	reports, findings, err := pipeline.Validate(ctx, fs.Args(), opt)
+	pl.Clear()
 	if err != nil {
 		return err
 	}
@@ -218,7 +224,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: t, Write: true})
+	pl, stdout, _ := startProgress(stdout, stderr)
+	defer pl.Close()
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: t, Write: true, Progress: pl.Func("analyze")})
+	pl.Clear()
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -354,6 +363,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	start := time.Now()
+	pl, stdout, stderr := startProgress(stdout, stderr)
+	defer pl.Close()
 	// Start from a clean slate in the demo directory, touching only what the demo writes.
 	for _, p := range []string{"kapstat.duckdb", "kapstat.duckdb.wal", "lake", "cohort", "report.xlsx", "analysis.json"} {
 		if err := os.RemoveAll(filepath.Join(*dir, p)); err != nil {
@@ -362,7 +373,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cohort := filepath.Join(*dir, "cohort")
 	end := time.Date(2026, 9, 30, 0, 0, 0, 0, time.UTC)
+	pl.Step("synth", "writing the cohort")
 	sum, err := synth.Write(cohort, synth.Config{Patients: *n, Seed: *seed, End: end, BadRows: true})
+	pl.Clear()
 	if err != nil {
 		return err
 	}
@@ -378,7 +391,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, name := range synth.Files {
 		files = append(files, filepath.Join(cohort, name))
 	}
-	reports, err := w.Ingest(ctx, files, pipeline.IngestOptions{Config: cfg, AsOf: end})
+	reports, err := w.Ingest(ctx, files, pipeline.IngestOptions{Config: cfg, AsOf: end, Progress: pl.Func("ingest")})
+	pl.Clear()
 	if err != nil {
 		w.Close()
 		return err
@@ -386,7 +400,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printReports(stderr, reports, false)
 	// The synthetic data end on the same day: analysed as of then, the latest patients are
 	// still in their acute window, as they would be in a real export.
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: &end, Write: true})
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: &end, Write: true, Progress: pl.Func("analyze")})
+	pl.Clear()
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -398,7 +413,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	xlsx := filepath.Join(*dir, "report.xlsx")
-	if err := writeReport(ctx, dbPath, xlsx, reportOptions{quarter: "2026Q3", audience: "internal", config: cfg, log: stderr}); err != nil {
+	if err := writeReport(ctx, dbPath, xlsx, reportOptions{quarter: "2026Q3", audience: "internal", config: cfg, log: stderr, progress: pl}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "done in %.1fs\n", time.Since(start).Seconds())

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kapstat/kapstat/internal/progress"
 	"github.com/kapstat/kapstat/measures/outcome"
 	"github.com/kapstat/kapstat/pipeline"
 	"github.com/kapstat/kapstat/reports"
@@ -18,7 +19,8 @@ type reportOptions struct {
 	config            pipeline.Config
 	// log receives one line saying whether the stored analysis was used, and if not why
 	// (nil: not said).
-	log io.Writer
+	log      io.Writer
+	progress *progress.Line // nil: none
 }
 
 // writeReport writes the workbook of the warehouse as of the quarter's last day (or as of
@@ -45,9 +47,14 @@ func writeReport(ctx context.Context, db, out string, opt reportOptions) error {
 		return err
 	}
 	aopt := pipeline.AnalyzeOptions{Config: opt.config, AsOf: asOf, Quarter: opt.quarter}
+	opt.progress.Step("report", "reading the stored analysis")
 	a, why, err := w.StoredAnalysis(ctx, aopt)
+	opt.progress.Clear()
 	if err == nil && a == nil {
-		if a, err = w.Analyze(ctx, aopt); err == nil && opt.log != nil {
+		aopt.Progress = opt.progress.Func("analyze")
+		a, err = w.Analyze(ctx, aopt)
+		opt.progress.Clear()
+		if err == nil && opt.log != nil {
 			fmt.Fprintf(opt.log, "report: analysed the warehouse (%s)\n", why)
 		}
 	} else if err == nil && opt.log != nil {
@@ -69,8 +76,10 @@ func asOfText(a *pipeline.Analysis) string {
 
 // reportFrom writes the workbook of an analysis already made.
 func reportFrom(out string, a *pipeline.Analysis, opt reportOptions) error {
-	return reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
-		SuppressBelow: opt.config.SuppressBelow, Now: reportTime()})
+	err := reports.Write(out, a, reports.Options{Audience: opt.audience, Quarter: opt.quarter,
+		SuppressBelow: opt.config.SuppressBelow, Now: reportTime(), Progress: opt.progress.Func("workbook")})
+	opt.progress.Clear()
+	return err
 }
 
 // reportTime is the workbook's creation time: now, or SOURCE_DATE_EPOCH (seconds since
@@ -119,7 +128,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := writeReport(ctx, *db, *out, reportOptions{quarter: *quarter, audience: *audience, config: cfg, log: stderr}); err != nil {
+	pl, stdout, stderr := startProgress(stdout, stderr)
+	defer pl.Close()
+	if err := writeReport(ctx, *db, *out, reportOptions{quarter: *quarter, audience: *audience, config: cfg, log: stderr, progress: pl}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, *out)
@@ -142,7 +153,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer w.Close()
-	files, err := w.Export(ctx, *out, *format)
+	pl, stdout, _ := startProgress(stdout, stderr)
+	defer pl.Close()
+	files, err := w.Export(ctx, *out, *format, pipeline.ExportOptions{Progress: pl.Func("export")})
+	pl.Clear()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kapstat/kapstat/internal/progress"
 	"github.com/kapstat/kapstat/pipeline"
 )
 
@@ -23,7 +24,9 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("%w: run: give one job file", errUsage)
 	}
 	start := time.Now()
-	summary, err := job(ctx, fs.Arg(0), start, stderr)
+	pl, stdout, stderr := startProgress(stdout, stderr)
+	defer pl.Close()
+	summary, err := job(ctx, fs.Arg(0), start, stderr, pl)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAILED %s: %v (%.1fs)\n", fs.Arg(0), err, time.Since(start).Seconds())
 		return fmt.Errorf("%w: %v", errQuiet, err)
@@ -32,7 +35,7 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (string, error) {
+func job(ctx context.Context, path string, now time.Time, stderr io.Writer, pl *progress.Line) (string, error) {
 	j, err := pipeline.LoadJob(path)
 	if err != nil {
 		return "", err
@@ -67,19 +70,21 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 	if err != nil {
 		return "", err
 	}
-	opt := pipeline.IngestOptions{Config: cfg, Maps: map[string]string{}}
+	opt := pipeline.IngestOptions{Config: cfg, Maps: map[string]string{}, Progress: pl.Func("ingest")}
 	var files []string
 	for _, in := range inputs {
 		files = append(files, in.Files)
 		opt.Maps[in.Files] = in.Map
 	}
 	reports, err := w.Ingest(ctx, files, opt)
+	pl.Clear()
 	if err != nil {
 		w.Close()
 		return "", err
 	}
 	printReports(stderr, reports, false)
-	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: asOf, Quarter: quarter, Write: true})
+	a, err := w.Analyze(ctx, pipeline.AnalyzeOptions{Config: cfg, AsOf: asOf, Quarter: quarter, Write: true, Progress: pl.Func("analyze")})
+	pl.Clear()
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -100,7 +105,7 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 		}
 		// The job's analysis is the one writeReport would compute (same warehouse, config and
 		// as-of): every workbook is written from it rather than analysing again.
-		if err := reportFrom(p, a, reportOptions{quarter: quarter, audience: wb.Audience, config: cfg}); err != nil {
+		if err := reportFrom(p, a, reportOptions{quarter: quarter, audience: wb.Audience, config: cfg, progress: pl}); err != nil {
 			return "", err
 		}
 		outs++
@@ -114,7 +119,8 @@ func job(ctx context.Context, path string, now time.Time, stderr io.Writer) (str
 		if err != nil {
 			return "", err
 		}
-		_, err = rw.Export(ctx, j.OutputPath(e.Dir, quarter), format)
+		_, err = rw.Export(ctx, j.OutputPath(e.Dir, quarter), format, pipeline.ExportOptions{Progress: pl.Func("export")})
+		pl.Clear()
 		rw.Close()
 		if err != nil {
 			return "", err
