@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,8 +116,27 @@ func BenchmarkAnalyze(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer w.Close()
+	opt := AnalyzeOptions{Config: DefaultConfig()}
+	if os.Getenv("KAPSTAT_BENCH_STEPS") != "" {
+		// one line per step with the seconds since the last one
+		last, prev := time.Now(), ""
+		opt.Progress = func(stage string, done, total int64) {
+			if stage != prev {
+				if h := os.Getenv("KAPSTAT_BENCH_HEAP"); h != "" && strings.HasPrefix(stage, os.Getenv("KAPSTAT_BENCH_HEAP_AT")) {
+					// the live heap when the step named begins
+					runtime.GC()
+					if f, err := os.Create(h); err == nil {
+						pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}
+				fmt.Fprintf(os.Stderr, "%6.2fs  %s\n", time.Since(last).Seconds(), prev)
+				last, prev = time.Now(), stage
+			}
+		}
+	}
 	for i := 0; i < b.N; i++ {
-		if _, err := w.Analyze(ctx, AnalyzeOptions{Config: DefaultConfig()}); err != nil {
+		if _, err := w.Analyze(ctx, opt); err != nil {
 			b.Fatal(err)
 		}
 	}

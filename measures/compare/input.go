@@ -55,29 +55,23 @@ type Patient struct {
 	Traits
 
 	// Baseline is the baseline score; a patient without one takes part in
-	// no comparison (HasBaseline false).
-	HasBaseline bool
-	Baseline    int
-	// HasEndpoint is set when the acute window closed with an endpoint;
-	// change = Endpoint − Baseline.
-	HasEndpoint bool
-	Endpoint    int
-	// Eligible is baseline ≥ cutoff; Response is the acute response
-	// (outcome.EpisodeResult).
-	Eligible bool
-	Response bool
+	// no comparison (HasBaseline false). Endpoint is set when the acute
+	// window closed with an endpoint (HasEndpoint); change = Endpoint −
+	// Baseline.
+	Baseline, Endpoint int
 
 	// AtRisk marks a patient in the relapse population (outcome.Relapse):
 	// ResponseDay is the day the clock starts, RelapseTime the days from
 	// it to the relapse (Relapsed) or to the last follow-up score.
-	AtRisk      bool
-	ResponseDay int
-	RelapseTime int
-	Relapsed    bool
 	// MaintenanceDay is the day of the first maintenance session after
 	// ResponseDay, when HasMaintenance (FirstMaintenanceAfter).
-	HasMaintenance bool
-	MaintenanceDay int
+	ResponseDay, RelapseTime, MaintenanceDay int
+
+	// Eligible is baseline ≥ cutoff; Response is the acute response
+	// (outcome.EpisodeResult). The flags are kept together so that the
+	// million records analyze holds carry no padding between them.
+	HasBaseline, HasEndpoint, Eligible, Response bool
+	AtRisk, Relapsed, HasMaintenance             bool
 }
 
 // Label returns the patient's label in dimension d.

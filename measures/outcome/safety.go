@@ -85,16 +85,17 @@ type SafetySession struct {
 	// Dose is the session's dose number k (the k-th of Doses), 0 for a
 	// dosing session after the acute window.
 	Dose int
-	// BPRecorded is true when sbp_pre, sbp_max and dbp_max were all
-	// recorded; BPElevated is then the elevation rule of SafetyParams.
-	BPRecorded bool
-	BPElevated bool
-	// SideEffectsRecorded is true when side_effects was recorded ("none"
-	// included); SideEffects are then its codes (SideEffectCodes).
-	SideEffectsRecorded bool
+	// SideEffects are the codes of side_effects (SideEffectCodes) when it
+	// was recorded ("none" included: SideEffectsRecorded).
 	SideEffects         []string
 	Dissociation        Optional[int]
 	SeriousAdverseEvent Optional[bool]
+	// BPRecorded is true when sbp_pre, sbp_max and dbp_max were all
+	// recorded; BPElevated is then the elevation rule of SafetyParams.
+	// (The flags follow the two-byte SeriousAdverseEvent, without padding.)
+	BPRecorded          bool
+	BPElevated          bool
+	SideEffectsRecorded bool
 }
 
 // SessionSafetyOf returns one SafetySession per Dosing session of a patient

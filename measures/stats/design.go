@@ -96,11 +96,16 @@ func (d *Design) levels(name string, v []string) ([]string, error) {
 		return nil, fmt.Errorf("stats: covariate %s has %d values for %d observations", name, len(v), d.n)
 	}
 	set := map[string]bool{}
+	prev := ""
 	for i, s := range v {
+		if s == prev && i > 0 {
+			continue // runs are common: a patient's observations share a value
+		}
 		if s == "" {
 			return nil, fmt.Errorf("stats: covariate %s: observation %d: empty value", name, i)
 		}
 		set[s] = true
+		prev = s
 	}
 	if len(set) == 0 {
 		return nil, fmt.Errorf("stats: covariate %s has no values", name)
@@ -126,8 +131,13 @@ func (d *Design) addLevels(name string, v []string, ref string, levels []string)
 		col[l] = c
 		d.add(name, name+"="+l, name+l, c)
 	}
+	var c []float64
+	prev := ""
 	for i, s := range v {
-		if c, ok := col[s]; ok {
+		if i == 0 || s != prev {
+			c, prev = col[s], s
+		}
+		if c != nil {
 			c[i] = 1
 		}
 	}

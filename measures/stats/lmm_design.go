@@ -93,6 +93,16 @@ type lmmxData struct {
 	pattern  []int32   // pattern of each group
 	patterns []float64 // c vectors, k per pattern
 	colType  []int     // 0: constant within groups, 1: t times a constant
+
+	// When the columns are of those two types but the groups have too
+	// many patterns (a continuous patient-level covariate such as the
+	// baseline score), each group's c_g is kept sparse instead: its
+	// nonzero entries (category dummies are mostly zero) at
+	// spIdx/spVal[spOff[g]:spOff[g+1]], so that an evaluation costs
+	// O(Σ_g nnz_g²) rather than O(groups·k²).
+	spOff []int32
+	spIdx []int32
+	spVal []float64
 }
 
 func (d *lmmxData) groups() int { return len(d.sums) / d.stride }
@@ -279,8 +289,11 @@ func (d *lmmxData) deviance(theta []float64) (dev float64, beta, cov []float64, 
 	var p lmmxPartial
 	nchunks := (G + lmmChunk - 1) / lmmChunk
 	partial := d.partial
-	if d.pattern != nil {
+	switch {
+	case d.pattern != nil:
 		partial = d.partialPatterns
+	case d.spOff != nil:
+		partial = d.partialSparse
 	}
 	if nchunks <= 1 {
 		p = partial(theta, 0, G)
@@ -655,8 +668,8 @@ func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []
 		pi, seen := index[string(key)]
 		if !seen {
 			if len(index) >= min(G/4, maxPatterns) {
-				d.colType = nil
 				d.patterns = nil
+				d.sparse()
 				return
 			}
 			pi = int32(len(index))
@@ -666,6 +679,89 @@ func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []
 		pattern[g] = pi
 	}
 	d.pattern = pattern
+}
+
+// sparse keeps each group's vector c_g of nonzero constants (see
+// lmmxData.spOff) when the columns have types but too many patterns.
+func (d *lmmxData) sparse() {
+	k, st := d.k, d.stride
+	G := d.groups()
+	d.spOff = make([]int32, G+1)
+	for g := 0; g < G; g++ {
+		rec := d.sums[g*st : (g+1)*st]
+		for j := 0; j < k; j++ {
+			c := 0.0
+			if d.colType[j] == 0 {
+				c = rec[3+j] / rec[0]
+			} else if rec[2] > 0 {
+				c = rec[3+k+j] / rec[2]
+			}
+			if c != 0 {
+				d.spIdx = append(d.spIdx, int32(j))
+				d.spVal = append(d.spVal, c)
+			}
+		}
+		d.spOff[g+1] = int32(len(d.spIdx))
+	}
+}
+
+// partialSparse is partial for data with sparse constants (see lmmxData):
+// per group, with P = Λ M⁻¹ Λ', Q = A P A and u = A P Z'y, it adds
+// c_j·c_m·Q[type j][type m] and c_j·u[type j] over the group's nonzero
+// constants only.
+func (d *lmmxData) partialSparse(theta []float64, lo, hi int) lmmxPartial {
+	k, st := d.k, d.stride
+	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k)}
+	prod, exp2, logs := 1.0, 0, 0.0
+	ta, tb, tc := theta[0], theta[1], theta[2]
+	for g := lo; g < hi; g++ {
+		rec := d.sums[g*st : (g+1)*st]
+		n, sumT, sumTT := rec[0], rec[1], rec[2]
+		zy0, zy1 := rec[3+2*k], rec[4+2*k]
+		w11 := ta*n + tb*sumT
+		w12 := ta*sumT + tb*sumTT
+		w22 := tc * sumTT
+		m11 := ta*w11 + tb*w12 + 1
+		m21 := tc * w12
+		m22 := tc*w22 + 1
+		det := m11*m22 - m21*m21
+		if det < 1e100 {
+			prod *= det
+			if prod > 1e200 {
+				frac, e := math.Frexp(prod)
+				prod, exp2 = frac, exp2+e
+			}
+		} else {
+			logs += math.Log(det)
+		}
+		inv := 1 / det
+		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
+		p00 := ta * ta * i11
+		p01 := ta * (tb*i11 + tc*i21)
+		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
+		p.cucu += zy0*(p00*zy0+p01*zy1) + zy1*(p01*zy0+p11*zy1)
+		ap00 := n*p00 + sumT*p01
+		ap01 := n*p01 + sumT*p11
+		ap10 := sumT*p00 + sumTT*p01
+		ap11 := sumT*p01 + sumTT*p11
+		q := [2][2]float64{{ap00*n + ap01*sumT, ap00*sumT + ap01*sumTT}, {0, ap10*sumT + ap11*sumTT}}
+		q[1][0] = q[0][1]
+		u := [2]float64{ap00*zy0 + ap01*zy1, ap10*zy0 + ap11*zy1}
+		idx := d.spIdx[d.spOff[g]:d.spOff[g+1]]
+		val := d.spVal[d.spOff[g]:d.spOff[g+1]]
+		for a, j := range idx {
+			sj := d.colType[j]
+			cj := val[a]
+			p.v[j] += cj * u[sj]
+			qj := &q[sj]
+			row := p.a[int(j)*k:]
+			for b, m := range idx[:a+1] {
+				row[m] += cj * val[b] * qj[d.colType[m]]
+			}
+		}
+	}
+	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	return p
 }
 
 // newLMMXData checks the input of FitLMMDesign and reduces it to per-group

@@ -187,13 +187,15 @@ func TestLMMDesignDevianceAtLme4Theta(t *testing.T) {
 // constants (kap and infusion, each also for the patients seen only at
 // week 0, whose t-columns are all 0), so the deviance is summed per pattern; it
 // must equal the general per-group sum. With patient-level age added
-// (one pattern per patient) and with the visit-level remote the general
-// sum is used.
+// (sleepstudy: one pattern per subject) the columns still have types and
+// each subject's nonzero constants are summed (sparse); it must equal the
+// general sum too. With the visit-level remote the general sum is used.
 func TestLMMDesignPatterns(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		patterns int
-	}{{"by_only_reml", 4}, {"covariates_reml", 0}, {"sleepstudy_arm_reml", 0}} {
+		sparse   bool
+	}{{"by_only_reml", 4, false}, {"covariates_reml", 0, false}, {"sleepstudy_arm_reml", 0, true}} {
 		g, x, y, d, opt := lmmxCase(t, tc.name)
 		data, _, _, _, _, err := newLMMXData(g, x, y, d, opt)
 		if err != nil {
@@ -202,16 +204,19 @@ func TestLMMDesignPatterns(t *testing.T) {
 		if got := len(data.patterns) / data.k; got != tc.patterns || (tc.patterns > 0) != (data.pattern != nil) {
 			t.Fatalf("%s: %d patterns, want %d", tc.name, got, tc.patterns)
 		}
-		if data.pattern == nil {
+		if got := data.spOff != nil; got != tc.sparse {
+			t.Fatalf("%s: sparse constants %v, want %v", tc.name, got, tc.sparse)
+		}
+		if data.pattern == nil && data.spOff == nil {
 			continue
 		}
 		for _, theta := range [][]float64{{1, 0, 1}, {1.6, -0.05, 0.27}, {0.2, 0.3, 0}} {
 			dev, beta, _, _, _ := data.deviance(theta)
 			general := *data
-			general.pattern = nil
+			general.pattern, general.spOff = nil, nil
 			want, wantBeta, _, _, _ := general.deviance(theta)
 			if !equalRel(dev, want, 1e-10) {
-				t.Errorf("%s: theta %v: deviance by pattern %.15g, by group %.15g", tc.name, theta, dev, want)
+				t.Errorf("%s: theta %v: deviance by pattern or sparse %.15g, by group %.15g", tc.name, theta, dev, want)
 			}
 			for j := range beta {
 				if !scalar.EqualWithinAbsOrRel(beta[j], wantBeta[j], 1e-9, 1e-9) {

@@ -39,5 +39,10 @@ func TestPatternsBounded(t *testing.T) {
 		if got := data.pattern != nil; got != c.patterns {
 			t.Errorf("%s: patterns used %v, want %v (%d patterns)", c.name, got, c.patterns, len(data.patterns)/data.k)
 		}
+		// Without patterns, each group's nonzero constants: intercept, t, the
+		// group's arm dummy and t × arm (b only), score (0 for a fifth).
+		if !c.patterns && (data.spOff == nil || len(data.spIdx) > 5*groups) {
+			t.Errorf("%s: sparse constants not kept (%d entries for %d groups)", c.name, len(data.spIdx), groups)
+		}
 	}
 }
