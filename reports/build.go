@@ -177,7 +177,11 @@ func (b *builder) summary() *Sheet {
 	ct := b.cohortTable(true)
 	s.Blocks = append(s.Blocks, ct)
 	s.Freeze = ct
-	for _, m := range b.instruments() {
+	for i, m := range b.instruments() {
+		if i > 0 {
+			// each instrument on a printed page of its own, its notes with it
+			s.Blocks = append(s.Blocks, PageBreak{})
+		}
 		s.Blocks = append(s.Blocks, b.summaryTable(m))
 	}
 	if len(b.instruments()) == 0 {
@@ -264,8 +268,8 @@ func (b *builder) summaryTable(m *pipeline.MeasureResult) *Table {
 			scaleText(I, th.Cutoff), cfg.BaselineDays, cfg.AcuteDays, cfg.AcuteDays),
 		fmt.Sprintf("Response: end score at most %s of baseline; remission: end score below %d. Both are counted only for patients whose baseline was at or above the cutoff of %d. Completers are those patients with an end score; intention to treat also counts patients without one, as not responding.",
 			pct(cfg.ResponseFraction), th.Remission, th.Cutoff),
-		fmt.Sprintf("Relapse is followed in the patients whose score fell to %s of baseline or lower at any visit in the acute window (a wider group than the responders above, who are judged on the end score alone): a later score back at or above %d, confirmed by the next score. The 8-week row counts the patients still followed on day 56 and the relapses by then. \"Not reached\" means fewer than half relapsed during follow-up. Ranges are 95%% confidence intervals. Cohen's d_z is the mean change divided by its SD; a size (ignoring the sign) of 0.8 or more is a large effect.",
-			pct(cfg.ResponseFraction), th.Cutoff),
+		fmt.Sprintf("Relapse (a later score at or above %d, confirmed by the next) is followed in patients whose score fell to %s of baseline or lower at any acute-window visit: a wider group than the responders above, who are judged on the end score alone. The 8-week row counts those still followed on day 56; \"not reached\": fewer than half relapsed. Ranges are 95%% confidence intervals; Cohen's d_z is the mean change divided by its SD (0.8 or more, ignoring the sign, is large).",
+			th.Cutoff, pct(cfg.ResponseFraction)),
 	}
 	return t
 }

@@ -137,7 +137,7 @@ func TestSmallTexts(t *testing.T) {
 	if strings.Contains(d, "A dash marks a day beyond") || !strings.Contains(d, `"n/a" marks a day beyond the longest follow-up`) {
 		t.Error("the Kaplan–Meier note does not match the n/a cells")
 	}
-	if !strings.Contains(d, "a size (ignoring the sign) of 0.8 or more is a large effect") {
+	if !strings.Contains(d, "Cohen's d_z is the mean change divided by its SD (0.8 or more, ignoring the sign, is large)") {
 		t.Error("the d_z note does not speak of its size")
 	}
 	if strings.Contains(d, "before the first dose.") {
