@@ -16,9 +16,13 @@
 #                 (read_csv into a table of a new DuckDB file, then COPY to a lake partitioned
 #                 by instrument and year), nothing validated or scored (bench/duckcopy -stores);
 #                 the three alternate, twice (R = round 1, 2)
-#   ingest        kapstat ingest (assessments.csv + sessions.csv) into a fresh warehouse
-#   analyze       kapstat analyze --json analysis.json
-#   report        kapstat report --quarter 2026Q3 --out report.xlsx
+#   ingest        kapstat ingest (patients.csv + assessments.csv + sessions.csv) into a fresh
+#                 warehouse
+#   analyze       kapstat analyze --as-of 2026-09-30 --json analysis.json (synth's last day)
+#   report        kapstat report --quarter 2026Q3 --out report.xlsx: the workbook from the
+#                 analysis analyze stored (same as-of, config, build and inputs)
+#   report_analysing  kapstat report as of today: the same data, no stored analysis matches, so
+#                 it analyses again (the time report took before it reused analyses)
 #   traj_csv      kapstat sql: the PHQ-9 trajectory observations analyze used (baseline +
 #                 acute window, t in weeks since baseline) written to traj_phq9.csv
 #   model_lmm     kapstat model lmm on traj_phq9.csv (read CSV + REML fit)
@@ -124,7 +128,7 @@ for n in "${sizes[@]}"; do
   fi
   # a fresh warehouse each run: ingest skips files it has seen, which would time nothing
   rm -rf "$dir/kapstat.duckdb" "$dir/kapstat.duckdb.wal" "$dir/kapstat.duckdb.tmp" "$dir/lake" "$dir/duck.parquet" \
-    "$dir/analysis.json" "$dir/report.xlsx" "$dir/traj_phq9.csv" "$dir/lmm.json" "$dir/results.tsv" "$dir"/time.* "$dir"/*.stderr "$dir"/*.out
+    "$dir/analysis.json" "$dir/report.xlsx" "$dir/report-today.xlsx" "$dir/traj_phq9.csv" "$dir/lmm.json" "$dir/results.tsv" "$dir"/time.* "$dir"/*.stderr "$dir"/*.out
   a_rows=$(($(wc -l < "$dir/cohort/assessments.csv") - 1))
   s_rows=$(($(wc -l < "$dir/cohort/sessions.csv") - 1))
   a_mib=$(du -m "$dir/cohort/assessments.csv" | cut -f1)
@@ -143,10 +147,15 @@ for n in "${sizes[@]}"; do
       "$dir/cohort/assessments.csv" "$dir/duck-stores"
   done
   rm -rf "$dir/a-only.duckdb" "$dir/a-only.duckdb.wal" "$dir/a-only-lake" "$dir/duck-stores"
-  run_stage "$dir" ingest "$dir/ingest.out" "$K" ingest --db "$dir/kapstat.duckdb" "$dir/cohort/assessments.csv" "$dir/cohort/sessions.csv"
+  run_stage "$dir" ingest "$dir/ingest.out" "$K" ingest --db "$dir/kapstat.duckdb" "$dir/cohort/patients.csv" \
+    "$dir/cohort/assessments.csv" "$dir/cohort/sessions.csv"
   cat "$dir/ingest.out" | sed 's/^/    /'
-  run_stage "$dir" analyze "$dir/analyze.out" "$K" analyze --db "$dir/kapstat.duckdb" --json "$dir/analysis.json"
+  run_stage "$dir" analyze "$dir/analyze.out" "$K" analyze --db "$dir/kapstat.duckdb" --as-of 2026-09-30 --json "$dir/analysis.json"
   run_stage "$dir" report "$dir/report.out" "$K" report --db "$dir/kapstat.duckdb" --quarter 2026Q3 --out "$dir/report.xlsx"
+  sed 's/^/    /' "$dir/report.stderr"
+  # the same data as of today: no stored analysis matches, so report analyses again
+  run_stage "$dir" report_analysing "$dir/report_analysing.out" "$K" report --db "$dir/kapstat.duckdb" --out "$dir/report-today.xlsx"
+  sed 's/^/    /' "$dir/report_analysing.stderr"
   run_stage "$dir" traj_csv "$dir/traj_phq9.csv" "$K" sql --db "$dir/kapstat.duckdb" "$traj_sql"
   run_stage "$dir" model_lmm "$dir/lmm.json" "$K" model lmm --csv "$dir/traj_phq9.csv" --group patient_id --time t --y score
   if [ -s "$dir/traj_phq9.csv" ]; then

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -82,11 +83,11 @@ func exitCode(err error) int {
 }
 
 func main() {
-	// A soft memory limit for the Go heap, so that a million-patient analysis collects
-	// garbage before doubling its heap (GOMEMLIMIT in the environment overrides it). DuckDB's
-	// own memory is capped separately (pipeline.OpenWarehouse).
+	// A soft memory limit for the Go heap, so that a large analysis collects garbage before
+	// doubling its heap (GOMEMLIMIT in the environment overrides it). DuckDB's own memory is
+	// capped separately (pipeline.OpenWarehouse).
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(softMemoryLimit(physicalMemory()))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -116,3 +117,29 @@ func guard(f func() error) (err error) {
 
 // errQuiet marks a failure already explained on stderr (e.g. validate's findings).
 var errQuiet = errors.New("failed")
+
+// softMemoryLimit is the Go heap's soft limit on a machine with ram bytes (0: unknown): a
+// quarter of the memory, at least 1 GiB. A limit below the heap the analysis keeps live makes
+// the collector run without pause: a million patients keep about 3 GiB live, and under the
+// 1 GiB limit once used here analyze took 739 s instead of about 250 s (BENCHMARKS.md).
+func softMemoryLimit(ram uint64) int64 {
+	const gib = 1 << 30
+	return int64(max(ram/4, gib))
+}
+
+// physicalMemory is the machine's memory in bytes from /proc/meminfo, or 0 when it cannot
+// be read (not Linux).
+func physicalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			if kb, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -347,5 +348,22 @@ func TestJob(t *testing.T) {
 	out, _, code = kapstat(t, "run", job)
 	if code != 1 || !strings.HasPrefix(out, "FAILED ") || !strings.Contains(out, "unknown keys bogus") {
 		t.Errorf("broken job: exit %d %q", code, out)
+	}
+}
+
+// The Go heap's soft limit is a quarter of the machine's memory and never below 1 GiB (an
+// unknown size counts as none).
+func TestSoftMemoryLimit(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		ram  uint64
+		want int64
+	}{{0, gib}, {2 * gib, gib}, {4 * gib, gib}, {24 * gib, 6 * gib}, {23*gib + gib/2, (23*gib + gib/2) / 4}} {
+		if got := softMemoryLimit(c.ram); got != c.want {
+			t.Errorf("softMemoryLimit(%d) = %d, want %d", c.ram, got, c.want)
+		}
+	}
+	if runtime.GOOS == "linux" && physicalMemory() == 0 {
+		t.Error("physicalMemory cannot read /proc/meminfo on Linux")
 	}
 }

@@ -803,6 +803,7 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 	st := data.stride
 	sums := make([]float64, (maxG+1)*st)
 	x := make([]float64, k)
+	nz := make([]int, 0, k)
 	x[0] = 1
 	for i, g := range group {
 		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
@@ -816,12 +817,21 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 		rec[0]++
 		rec[1] += ti
 		rec[2] += ti * ti
+		// Only the nonzero entries of the row add anything, and most of a
+		// row of category dummies is zero: O(nnz²) rather than O(k²).
+		nz = nz[:0]
 		for j, v := range x {
+			if v != 0 {
+				nz = append(nz, j)
+			}
+		}
+		for a, j := range nz {
+			v := x[j]
 			rec[3+j] += v
 			rec[3+k+j] += ti * v
 			data.xty[j] += v * yi
-			row := data.xtx[j*k : j*k+j+1]
-			for m := range row {
+			row := data.xtx[j*k:]
+			for _, m := range nz[:a+1] {
 				row[m] += v * x[m]
 			}
 		}
