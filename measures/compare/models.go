@@ -216,40 +216,60 @@ func CompareSlope(in *Input, dim Dimension) *Slope {
 			pos[pi] = int32(g)
 		}
 		tr := &in.Trajectory
-		var group, obs []int
+		var group []int
 		var t, y []float64
+		seen := make([]bool, len(s.rows))
 		for i, pi := range tr.Patient {
 			if pi < 0 || pi >= len(pos) || pos[pi] < 0 || math.IsNaN(tr.T[i]) || math.IsNaN(tr.Y[i]) {
 				continue
 			}
 			group = append(group, int(pos[pi]))
-			obs = append(obs, pi)
+			seen[pos[pi]] = true
 			t = append(t, tr.T[i])
 			y = append(y, tr.Y[i])
 		}
-		sl.Observations = len(obs)
+		// The model's groups: the sample's patients with an observation, renumbered.
+		var rows []int
+		renumber := make([]int, len(s.rows))
+		for g, pi := range s.rows {
+			renumber[g] = len(rows)
+			if seen[g] {
+				rows = append(rows, pi)
+			}
+		}
+		for i, g := range group {
+			group[i] = renumber[g]
+		}
+		sl.Observations = len(t)
 		if len(s.covs) == 0 {
-			sl.Unadjusted, sl.Warnings = s.mixed(in, group, obs, t, y, false, "model")
+			sl.Unadjusted, sl.Warnings = s.mixed(in, group, rows, t, y, false, "model")
 			sl.Terms = append([]Difference(nil), sl.Unadjusted...)
 			s.notes = append(s.notes, "no patient characteristic to adjust for: the adjusted slopes are the unadjusted ones.")
 		} else {
-			sl.Terms, sl.Warnings = s.mixed(in, group, obs, t, y, true, "adjusted model")
-			sl.Unadjusted, _ = s.mixed(in, group, obs, t, y, false, "unadjusted model")
+			sl.Terms, sl.Warnings = s.mixed(in, group, rows, t, y, true, "adjusted model")
+			sl.Unadjusted, _ = s.mixed(in, group, rows, t, y, false, "unadjusted model")
 		}
 	}
 	sl.Sample = s.output()
 	return sl
 }
 
-func (s *sample) mixed(in *Input, group, obs []int, t, y []float64, withX bool, what string) ([]Difference, []string) {
-	time := namedColumn{name: "t", v: t}
-	d, err := s.design(in, obs, []namedColumn{time}, true, withX)
+// mixed fits lmer(y ~ t * dim [+ X] + (t | patient)) to the observations
+// (group[i] indexes rows, the patients of the model) from one row of
+// patient-level constants per patient (stats.FitLMMGroups: t and t × dim
+// are t times a constant), so that no row per observation is built.
+func (s *sample) mixed(in *Input, group, rows []int, t, y []float64, withX bool, what string) ([]Difference, []string) {
+	ones := make([]float64, len(rows))
+	for i := range ones {
+		ones[i] = 1
+	}
+	d, err := s.design(in, rows, []namedColumn{{name: "t", v: ones}}, true, withX)
 	if err == nil {
-		err = d.AddInteraction("t", t, string(s.dim))
+		err = d.AddInteraction("t", ones, string(s.dim))
 	}
 	var fit *stats.LMMDesignFit
 	if err == nil {
-		fit, err = stats.FitLMMDesign(group, t, y, d, stats.LMMOptions{})
+		fit, err = stats.FitLMMGroups(group, t, y, d, "t", stats.LMMOptions{})
 	}
 	out := make([]Difference, 0, len(s.levels)-1)
 	nan := math.NaN()

@@ -171,7 +171,14 @@ type lmmxPartial struct {
 // matrix (*AliasedError; lme4 drops such a column with a message) are
 // errors. opt.GroupNames, opt.BLUPs are ignored.
 func FitLMMDesign(group []int, t, y []float64, d *Design, opt LMMOptions) (*LMMDesignFit, error) {
-	data, gs, singletons, terms, rterms, err := newLMMXData(group, t, y, d, opt)
+	return fitLMMX(func() (*lmmxData, []groupSums, int, []string, []string, error) {
+		return newLMMXData(group, t, y, d, opt)
+	}, opt)
+}
+
+// fitLMMX fits the model of the data build returns (FitLMMDesign, FitLMMGroups).
+func fitLMMX(build func() (*lmmxData, []groupSums, int, []string, []string, error), opt LMMOptions) (*LMMDesignFit, error) {
+	data, gs, singletons, terms, rterms, err := build()
 	if err != nil {
 		return nil, err
 	}

@@ -227,3 +227,128 @@ func TestLMMDesignPatterns(t *testing.T) {
 		}
 	}
 }
+
+// groupDesign builds, for a case whose covariates are all patient-level, the
+// one-row-per-group design FitLMMGroups takes: each group's covariates from
+// its first observation, the slope's column and its interactions with t = 1.
+func groupDesign(t *testing.T, name string, g []int) *Design {
+	t.Helper()
+	var file, time, by string
+	var covs []string
+	switch {
+	case strings.HasPrefix(name, "sleepstudy_arm"):
+		file, time, by, covs = "sleepstudy_groups.csv", "Days", "arm", []string{"age"}
+	case strings.HasPrefix(name, "patient_covariates"):
+		file, time, by, covs = "lmm_covariates.csv", "week", "program", []string{"age", "sex", "diagnosis"}
+	case strings.HasPrefix(name, "by_only"):
+		file, time, by = "lmm_covariates.csv", "week", "program"
+	}
+	h, rows := readCSV(t, file)
+	G := 0
+	for _, gi := range g {
+		G = max(G, gi+1)
+	}
+	first := make([]int, G)
+	for i := range first {
+		first[i] = -1
+	}
+	for i, gi := range g {
+		if first[gi] < 0 {
+			first[gi] = i
+		}
+	}
+	pick := func(col []string) []string {
+		out := make([]string, G)
+		for gi, i := range first {
+			out[gi] = col[i]
+		}
+		return out
+	}
+	ones := make([]float64, G)
+	for i := range ones {
+		ones[i] = 1
+	}
+	d := NewDesign(G)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(d.AddNumeric(time, ones))
+	must(d.AddCategorical(by, pick(column(t, h, rows, by))))
+	for _, c := range covs {
+		v := pick(column(t, h, rows, c))
+		if _, err := strconv.ParseFloat(v[0], 64); err == nil {
+			must(d.AddNumeric(c, floats(t, v)))
+		} else {
+			must(d.AddCategorical(c, v))
+		}
+	}
+	must(d.AddInteraction(time, ones, by))
+	return d
+}
+
+// TestLMMGroupsEqualsDesign: FitLMMGroups, from one row of constants per
+// group, gives FitLMMDesign's fit of the expanded design (itself checked
+// against lme4 above) — by REML and ML, with a few patterns (by_only) and
+// with a patient-level numeric covariate (sparse constants).
+func TestLMMGroupsEqualsDesign(t *testing.T) {
+	for _, name := range []string{"sleepstudy_arm_reml", "sleepstudy_arm_ml", "by_only_reml", "patient_covariates_reml"} {
+		caseName := name
+		if strings.HasPrefix(name, "patient_covariates") {
+			caseName = "covariates_reml"
+		}
+		g, x, y, d, opt := lmmxCase(t, caseName)
+		if strings.HasPrefix(name, "patient_covariates") {
+			// the covariates case without the visit-level remote
+			d = dropTerms(d, "remote")
+		}
+		want, err := FitLMMDesign(g, x, y, d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gd := groupDesign(t, name, g)
+		got, err := FitLMMGroups(g, x, y, gd, d.vars[0], opt)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		data, _, _, _, _, err := newLMMGroupData(g, x, y, gd, d.vars[0], opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if patterns := strings.HasPrefix(name, "by_only"); (data.pattern != nil) != patterns || (data.spOff != nil) == patterns {
+			t.Errorf("%s: patterns %v, sparse constants %v; want patterns %v", name, data.pattern != nil, data.spOff != nil, patterns)
+		}
+		if len(got.Fixed) != len(want.Fixed) || got.NGroups != want.NGroups || got.NObs != want.NObs {
+			t.Fatalf("%s: %d terms, %d groups, %d observations; want %d, %d, %d", name, len(got.Fixed), got.NGroups, got.NObs,
+				len(want.Fixed), want.NGroups, want.NObs)
+		}
+		if !equalRel(got.LogLik, want.LogLik, 1e-10) {
+			t.Errorf("%s: loglik %.12g, want %.12g", name, got.LogLik, want.LogLik)
+		}
+		for j, w := range want.Fixed {
+			f := got.Fixed[j]
+			if f.Term != w.Term || !scalar.EqualWithinAbsOrRel(f.Estimate, w.Estimate, 1e-7, 1e-7) || !scalar.EqualWithinAbsOrRel(f.SE, w.SE, 1e-7, 1e-7) {
+				t.Errorf("%s: %s = %.10g (SE %.10g), want %s = %.10g (SE %.10g)", name, f.Term, f.Estimate, f.SE, w.Term, w.Estimate, w.SE)
+			}
+		}
+		for _, c := range [][2]float64{{got.SDIntercept, want.SDIntercept}, {got.SDSlope, want.SDSlope}, {got.SDResidual, want.SDResidual}} {
+			if !scalar.EqualWithinAbsOrRel(c[0], c[1], 1e-6, 1e-6) {
+				t.Errorf("%s: variance components %v %v %v, want %v %v %v", name, got.SDIntercept, got.SDSlope, got.SDResidual,
+					want.SDIntercept, want.SDSlope, want.SDResidual)
+				break
+			}
+		}
+	}
+}
+
+// dropTerms returns d without the columns of variable v.
+func dropTerms(d *Design, v string) *Design {
+	out := NewDesign(d.n)
+	for j := range d.Cols {
+		if d.vars[j] != v {
+			out.add(d.vars[j], d.Terms[j], d.RTerms[j], d.Cols[j])
+		}
+	}
+	return out
+}
