@@ -584,11 +584,11 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
 
-		in := interner{}
+		ain, sin, pin := interner{}, interner{}, interner{}
 		as := newStream(aRows, func(r *sql.Rows, id *string) (scoreRow, error) {
 			var s scoreRow
 			err := r.Scan(id, &s.instrument, &s.day, &s.total, &s.clinic, &s.item9, &s.hasDate)
-			s.instrument, s.clinic = in.of(s.instrument), in.of(s.clinic)
+			s.instrument, s.clinic = ain.of(s.instrument), ain.of(s.clinic)
 			return s, err
 		})
 		ss := newStream(sRows, func(r *sql.Rows, id *string) (sessionRow, error) {
@@ -610,15 +610,15 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			if sae.Valid {
 				s.s.SeriousAdverseEvent = outcome.Some(sae.Bool)
 			}
-			s.s.Type, s.s.Route, s.s.Program = in.of(s.s.Type), in.of(s.s.Route), in.of(s.s.Program)
-			s.s.Setting, s.s.Clinic, s.s.SideEffects = in.of(s.s.Setting), in.of(s.s.Clinic), in.of(s.s.SideEffects)
+			s.s.Type, s.s.Route, s.s.Program = sin.of(s.s.Type), sin.of(s.s.Route), sin.of(s.s.Program)
+			s.s.Setting, s.s.Clinic, s.s.SideEffects = sin.of(s.s.Setting), sin.of(s.s.Clinic), sin.of(s.s.SideEffects)
 			return s, err
 		})
 		ps := newStream(pRows, func(r *sql.Rows, id *string) (compare.Traits, error) {
 			tr := compare.NoTraits()
 			var age, prior sql.NullInt32
 			err := r.Scan(id, &age, &tr.Sex, &tr.Diagnosis, &prior)
-			tr.Sex, tr.Diagnosis = in.of(tr.Sex), in.of(tr.Diagnosis)
+			tr.Sex, tr.Diagnosis = pin.of(tr.Sex), pin.of(tr.Diagnosis)
 			if age.Valid {
 				tr.Age = float64(age.Int32) // 90 stands for 90+
 			}
@@ -627,19 +627,27 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			}
 			return tr, err
 		})
+		defer func() { as.stop(); ss.stop(); ps.stop() }()
+		var scoresBuf []scoreRow
+		var sessRowsBuf []sessionRow
+		var sessionsBuf []outcome.Session
 		for {
 			id, ok := nextID(as, ss)
 			if !ok {
 				break
 			}
-			scores, err := as.take(id)
+			// Per-patient buffers: no derivation keeps a patient's rows (each copies what
+			// it keeps), so the next patient reuses them.
+			scores, err := as.takeInto(id, scoresBuf)
 			if err != nil {
 				return nil, err
 			}
-			sessRows, err := ss.take(id)
+			scoresBuf = scores
+			sessRows, err := ss.takeInto(id, sessRowsBuf)
 			if err != nil {
 				return nil, err
 			}
+			sessRowsBuf = sessRows
 			// The patients file may describe patients without a score or session: skip them.
 			traitRows, err := ps.seek(id)
 			if err != nil {
@@ -653,12 +661,13 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 			if opt.Progress != nil && a.Cohort.Patients%4096 == 0 {
 				opt.Progress("patients", int64(a.Cohort.Patients), nPatients)
 			}
-			sessions := make([]outcome.Session, len(sessRows))
+			sessions := sessionsBuf[:0]
 			patientDated := false
-			for i, s := range sessRows {
-				sessions[i] = s.s
+			for _, s := range sessRows {
+				sessions = append(sessions, s.s)
 				patientDated = patientDated || s.hasDate
 			}
+			sessionsBuf = sessions
 			for i := range scores {
 				patientDated = patientDated || scores[i].hasDate
 			}
@@ -740,6 +749,9 @@ func (w *Warehouse) Analyze(ctx context.Context, opt AnalyzeOptions) (*Analysis,
 		if pErr := ps.err(); sErr == nil {
 			sErr = pErr
 		}
+		as.stop()
+		ss.stop()
+		ps.stop() // the patients file may describe patients after the last one scored
 		aRows.Close()
 		sRows.Close()
 		pRows.Close()
@@ -901,18 +913,36 @@ func (w *Warehouse) inputs(ctx context.Context) ([]Input, error) {
 }
 
 // stream reads rows ordered by patient id and hands them out one patient at a time.
+// stream reads rows sorted by patient id. A goroutine scans them from the driver in batches
+// while the caller derives the patients already read, so that the scan (a third of the
+// patient pass) overlaps the work on the other core.
 type stream[T any] struct {
-	rows    *sql.Rows
-	scan    func(*sql.Rows, *string) (T, error)
+	batches chan []streamItem[T]
+	done    chan struct{}
+	stopped bool
+	scanErr error // set by the reader before it closes batches
+
+	buf     []streamItem[T]
+	pos     int
 	has     bool
 	id      string
 	row     T
-	scanErr error
+	readErr error // the reader's error, once batches is closed
+	rows    *sql.Rows
 }
+
+type streamItem[T any] struct {
+	id  string
+	row T
+}
+
+// streamBatch is the number of rows the reader hands over at a time.
+const streamBatch = 2048
 
 // interner keeps one copy of each of the few distinct values of a categorical column
 // (instrument, clinic, route, program, ...), which would otherwise be a string of its own on
-// every row kept for the analysis: a fifth of analyze's heap at a million patients.
+// every row kept for the analysis: a fifth of analyze's heap at a million patients. Each
+// stream has its own (they scan in goroutines of their own).
 type interner map[string]string
 
 func (in interner) of(s string) string {
@@ -926,18 +956,63 @@ func (in interner) of(s string) string {
 }
 
 func newStream[T any](rows *sql.Rows, scan func(*sql.Rows, *string) (T, error)) *stream[T] {
-	s := &stream[T]{rows: rows, scan: scan}
+	s := &stream[T]{rows: rows, batches: make(chan []streamItem[T], 4), done: make(chan struct{})}
+	go func() {
+		defer close(s.batches)
+		batch := make([]streamItem[T], 0, streamBatch)
+		for rows.Next() {
+			var it streamItem[T]
+			var err error
+			it.row, err = scan(rows, &it.id)
+			if err != nil {
+				s.scanErr = err
+				break
+			}
+			batch = append(batch, it)
+			if len(batch) == streamBatch {
+				select {
+				case s.batches <- batch:
+				case <-s.done:
+					return
+				}
+				batch = make([]streamItem[T], 0, streamBatch)
+			}
+		}
+		if s.scanErr == nil {
+			s.scanErr = rows.Err()
+		}
+		if len(batch) > 0 {
+			select {
+			case s.batches <- batch:
+			case <-s.done:
+			}
+		}
+	}()
 	s.advance()
 	return s
 }
 
 func (s *stream[T]) advance() {
 	s.has = false
-	if s.scanErr != nil || !s.rows.Next() {
-		return
+	for s.pos >= len(s.buf) {
+		b, ok := <-s.batches
+		if !ok {
+			s.readErr = s.scanErr // written before the close that ended the receive
+			return
+		}
+		s.buf, s.pos = b, 0
 	}
-	s.row, s.scanErr = s.scan(s.rows, &s.id)
-	s.has = s.scanErr == nil
+	it := &s.buf[s.pos]
+	s.id, s.row, s.has = it.id, it.row, true
+	s.pos++
+}
+
+// stop ends the reader (when the caller leaves before the end of the rows); idempotent.
+func (s *stream[T]) stop() {
+	if !s.stopped {
+		s.stopped = true
+		close(s.done)
+	}
 }
 
 // seek skips the rows of patients before id and returns those of id: for a stream that may
@@ -950,21 +1025,21 @@ func (s *stream[T]) seek(id string) ([]T, error) {
 }
 
 // take returns the rows of patient id (none when the stream is past or before it).
-func (s *stream[T]) take(id string) ([]T, error) {
-	var out []T
+func (s *stream[T]) take(id string) ([]T, error) { return s.takeInto(id, nil) }
+
+// takeInto is take appending to buf[:0]: a buffer reused from patient to patient, whose
+// rows nothing keeps.
+func (s *stream[T]) takeInto(id string, buf []T) ([]T, error) {
+	out := buf[:0]
 	for s.has && s.id == id {
 		out = append(out, s.row)
 		s.advance()
 	}
-	return out, s.scanErr
+	return out, s.readErr
 }
 
-func (s *stream[T]) err() error {
-	if s.scanErr != nil {
-		return s.scanErr
-	}
-	return s.rows.Err()
-}
+// err is the reader's error once every row was taken.
+func (s *stream[T]) err() error { return s.readErr }
 
 // nextID is the smaller current patient id of two streams sorted by id.
 func nextID[A, B any](a *stream[A], b *stream[B]) (string, bool) {

@@ -216,8 +216,8 @@ func CompareSlope(in *Input, dim Dimension) *Slope {
 			pos[pi] = int32(g)
 		}
 		tr := &in.Trajectory
-		var group []int
-		var t, y []float64
+		n := len(tr.Patient)
+		group, t, y := make([]int, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 		seen := make([]bool, len(s.rows))
 		for i, pi := range tr.Patient {
 			if pi < 0 || pi >= len(pos) || pos[pi] < 0 || math.IsNaN(tr.T[i]) || math.IsNaN(tr.Y[i]) {

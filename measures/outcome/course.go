@@ -68,7 +68,7 @@ func (cp CourseParams) Validate() error {
 // dosing sessions on one day are two doses, ordered by their other fields
 // so that the numbering does not depend on input order.
 func Doses(index int, sessions []Session, p Params) []Session {
-	var d []Session
+	d := make([]Session, 0, len(sessions))
 	for _, s := range sessions {
 		if s.Type == Dosing && index <= s.Day && s.Day <= index+p.AcuteDays {
 			d = append(d, s)

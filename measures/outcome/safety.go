@@ -112,7 +112,7 @@ type SafetySession struct {
 // alone would show an elevation: the rate is over sessions where the rule
 // could be applied in full.
 func SessionSafetyOf(index int, sessions []Session, p Params, sp SafetyParams) []SafetySession {
-	var dosing []Session
+	dosing := make([]Session, 0, len(sessions))
 	for _, s := range sessions {
 		if s.Type == Dosing {
 			dosing = append(dosing, s)
