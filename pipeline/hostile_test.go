@@ -98,8 +98,10 @@ func refused(t *testing.T, path string, opt IngestOptions, secrets ...string) *F
 	if fe.Path != path || fe.Reason == "" {
 		t.Errorf("FileError does not name the file or a reason: %+v", *fe)
 	}
+	// the message without the path (a temporary directory's random digits may hold a value)
+	msg := strings.ReplaceAll(err.Error(), path, "FILE")
 	for _, s := range secrets {
-		if strings.Contains(err.Error(), s) {
+		if strings.Contains(msg, s) {
 			t.Errorf("error echoes a value %q: %v", s, err)
 		}
 	}

@@ -527,13 +527,7 @@ func newLMMData(group []int, t, y []float64, opt LMMOptions) (d *lmmData, index 
 			continue
 		}
 		tk, yk := t[k], y[k]-d.ybar
-		s := &sums[g]
-		s.n++
-		s.st += tk
-		s.stt += tk * tk
-		s.sy += yk
-		s.sty += tk * yk
-		s.syy += yk * yk
+		sums[g].add(tk, yk)
 		d.syy += yk * yk
 	}
 	// Keep only groups with observations, remembering their indices.

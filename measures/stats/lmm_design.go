@@ -435,20 +435,7 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k)}
 	r1 := make([]float64, k)
 	r2 := make([]float64, k)
-	// log|L_θ|² = Σ log det M_g, multiplied up with the binary exponent
-	// taken out, one logarithm per chunk (as lmmData.partial).
-	prod, exp2, logs := 1.0, 0, 0.0
-	logDet := func(det float64) {
-		if det < 1e100 {
-			prod *= det
-			if prod > 1e200 {
-				frac, e := math.Frexp(prod)
-				prod, exp2 = frac, exp2+e
-			}
-		} else {
-			logs += math.Log(det)
-		}
-	}
+	var ld logDetSum // log|L_θ|² = Σ log det M_g
 	a := p.a
 	for g := lo; g < hi; g++ {
 		rec := d.sums[g*st : (g+1)*st]
@@ -458,7 +445,7 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 		if d.interceptOnly {
 			th := theta[0]
 			m := th*th*rec[0] + 1
-			logDet(m)
+			ld.add(m)
 			inv := 1 / m
 			z := th * zy0
 			p.cucu += z * z * inv
@@ -475,23 +462,10 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 			}
 			continue
 		}
-		ta, tb, tc := theta[0], theta[1], theta[2]
-		n, sumT, sumTT := rec[0], rec[1], rec[2]
-		w11 := ta*n + tb*sumT
-		w12 := ta*sumT + tb*sumTT
-		w22 := tc * sumTT
-		m11 := ta*w11 + tb*w12 + 1
-		m21 := tc * w12
-		m22 := tc*w22 + 1
-		det := m11*m22 - m21*m21
-		logDet(det)
-		inv := 1 / det
 		// P = Λ M⁻¹ Λ' (2×2), so that RZX'RZX = (Z'X)'P(Z'X),
 		// RZX'c_u = (Z'X)'P(Z'y) and |c_u|² = (Z'y)'P(Z'y).
-		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
-		p00 := ta * ta * i11
-		p01 := ta * (tb*i11 + tc*i21)
-		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
+		det, p00, p01, p11 := groupP(theta, rec[0], rec[1], rec[2])
+		ld.add(det)
 		w0 := p00*zy0 + p01*zy1
 		w1 := p01*zy0 + p11*zy1
 		p.cucu += zy0*w0 + zy1*w1
@@ -510,7 +484,7 @@ func (d *lmmxData) partial(theta []float64, lo, hi int) lmmxPartial {
 			}
 		}
 	}
-	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	p.ldL2 = ld.value()
 	return p
 }
 
@@ -522,49 +496,89 @@ func (d *lmmxData) partialPatterns(theta []float64, lo, hi int) lmmxPartial {
 	npat := len(d.patterns) / k
 	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k),
 		pq: make([]float64, 3*npat), pu: make([]float64, 2*npat)}
-	prod, exp2, logs := 1.0, 0, 0.0
-	ta, tb, tc := theta[0], theta[1], theta[2]
+	var ld logDetSum
 	for g := lo; g < hi; g++ {
 		rec := d.sums[g*st : (g+1)*st]
-		n, sumT, sumTT := rec[0], rec[1], rec[2]
-		zy0, zy1 := rec[3+2*k], rec[4+2*k]
-		w11 := ta*n + tb*sumT
-		w12 := ta*sumT + tb*sumTT
-		w22 := tc * sumTT
-		m11 := ta*w11 + tb*w12 + 1
-		m21 := tc * w12
-		m22 := tc*w22 + 1
-		det := m11*m22 - m21*m21
-		if det < 1e100 {
-			prod *= det
-			if prod > 1e200 {
-				frac, e := math.Frexp(prod)
-				prod, exp2 = frac, exp2+e
-			}
-		} else {
-			logs += math.Log(det)
-		}
-		inv := 1 / det
-		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
-		p00 := ta * ta * i11
-		p01 := ta * (tb*i11 + tc*i21)
-		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
-		p.cucu += zy0*(p00*zy0+p01*zy1) + zy1*(p01*zy0+p11*zy1)
-		// A P, then A P A (symmetric) and A P Z'y.
-		ap00 := n*p00 + sumT*p01
-		ap01 := n*p01 + sumT*p11
-		ap10 := sumT*p00 + sumTT*p01
-		ap11 := sumT*p01 + sumTT*p11
+		det, cucu, q3, u2 := groupQ(theta, rec[0], rec[1], rec[2], rec[3+2*k], rec[4+2*k])
+		ld.add(det)
+		p.cucu += cucu
 		q := p.pq[3*d.pattern[g]:]
-		q[0] += ap00*n + ap01*sumT
-		q[1] += ap00*sumT + ap01*sumTT
-		q[2] += ap10*sumT + ap11*sumTT
+		q[0] += q3[0]
+		q[1] += q3[1]
+		q[2] += q3[2]
 		u := p.pu[2*d.pattern[g]:]
-		u[0] += ap00*zy0 + ap01*zy1
-		u[1] += ap10*zy0 + ap11*zy1
+		u[0] += u2[0]
+		u[1] += u2[1]
 	}
-	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	p.ldL2 = ld.value()
 	return p
+}
+
+// groupQ is one group's part of a deviance evaluation at theta, from its
+// n, Σt, Σt², Σy and Σty: with M = Λ'AΛ + I (A = Z'Z) and P = Λ M⁻¹ Λ', it
+// returns det M, |c_u|²'s term (Z'y)'P(Z'y), Q = A P A (q00, q01, q11) and
+// u = A P Z'y.
+func groupQ(theta []float64, n, sumT, sumTT, zy0, zy1 float64) (det, cucu float64, q [3]float64, u [2]float64) {
+	det, p00, p01, p11 := groupP(theta, n, sumT, sumTT)
+	cucu = zy0*(p00*zy0+p01*zy1) + zy1*(p01*zy0+p11*zy1)
+	// A P, then A P A (symmetric) and A P Z'y.
+	ap00 := n*p00 + sumT*p01
+	ap01 := n*p01 + sumT*p11
+	ap10 := sumT*p00 + sumTT*p01
+	ap11 := sumT*p01 + sumTT*p11
+	q = [3]float64{ap00*n + ap01*sumT, ap00*sumT + ap01*sumTT, ap10*sumT + ap11*sumTT}
+	u = [2]float64{ap00*zy0 + ap01*zy1, ap10*zy0 + ap11*zy1}
+	return det, cucu, q, u
+}
+
+// groupP returns, for a group with n observations, Σt and Σt² at theta,
+// det M and P = Λ M⁻¹ Λ' (p00, p01, p11), M = Λ'AΛ + I with A = Z'Z.
+func groupP(theta []float64, n, sumT, sumTT float64) (det, p00, p01, p11 float64) {
+	ta, tb, tc := theta[0], theta[1], theta[2]
+	w11 := ta*n + tb*sumT
+	w12 := ta*sumT + tb*sumTT
+	w22 := tc * sumTT
+	m11 := ta*w11 + tb*w12 + 1
+	m21 := tc * w12
+	m22 := tc*w22 + 1
+	det = m11*m22 - m21*m21
+	inv := 1 / det
+	i11, i21, i22 := m22*inv, -m21*inv, m11*inv
+	p00 = ta * ta * i11
+	p01 = ta * (tb*i11 + tc*i21)
+	p11 = tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
+	return det, p00, p01, p11
+}
+
+// logDetSum adds up log det M_g over groups: the determinants are
+// multiplied up with the binary exponent taken out, one logarithm per
+// chunk (as lmmData.partial), huge ones logged one by one.
+type logDetSum struct {
+	prod, logs float64
+	exp2       int
+	started    bool
+}
+
+func (l *logDetSum) add(det float64) {
+	if !l.started {
+		l.prod, l.started = 1, true
+	}
+	if det < 1e100 {
+		l.prod *= det
+		if l.prod > 1e200 {
+			frac, e := math.Frexp(l.prod)
+			l.prod, l.exp2 = frac, l.exp2+e
+		}
+	} else {
+		l.logs += math.Log(det)
+	}
+}
+
+func (l *logDetSum) value() float64 {
+	if !l.started {
+		return 0
+	}
+	return l.logs + math.Log(l.prod) + float64(l.exp2)*math.Ln2
 }
 
 // expandPatterns adds Σ_patterns E'(A P A)E to p.a and E'(A P Z'y) to
@@ -719,41 +733,13 @@ func (d *lmmxData) sparse() {
 func (d *lmmxData) partialSparse(theta []float64, lo, hi int) lmmxPartial {
 	k, st := d.k, d.stride
 	p := lmmxPartial{a: make([]float64, k*k), v: make([]float64, k)}
-	prod, exp2, logs := 1.0, 0, 0.0
-	ta, tb, tc := theta[0], theta[1], theta[2]
+	var ld logDetSum
 	for g := lo; g < hi; g++ {
 		rec := d.sums[g*st : (g+1)*st]
-		n, sumT, sumTT := rec[0], rec[1], rec[2]
-		zy0, zy1 := rec[3+2*k], rec[4+2*k]
-		w11 := ta*n + tb*sumT
-		w12 := ta*sumT + tb*sumTT
-		w22 := tc * sumTT
-		m11 := ta*w11 + tb*w12 + 1
-		m21 := tc * w12
-		m22 := tc*w22 + 1
-		det := m11*m22 - m21*m21
-		if det < 1e100 {
-			prod *= det
-			if prod > 1e200 {
-				frac, e := math.Frexp(prod)
-				prod, exp2 = frac, exp2+e
-			}
-		} else {
-			logs += math.Log(det)
-		}
-		inv := 1 / det
-		i11, i21, i22 := m22*inv, -m21*inv, m11*inv
-		p00 := ta * ta * i11
-		p01 := ta * (tb*i11 + tc*i21)
-		p11 := tb*tb*i11 + 2*tb*tc*i21 + tc*tc*i22
-		p.cucu += zy0*(p00*zy0+p01*zy1) + zy1*(p01*zy0+p11*zy1)
-		ap00 := n*p00 + sumT*p01
-		ap01 := n*p01 + sumT*p11
-		ap10 := sumT*p00 + sumTT*p01
-		ap11 := sumT*p01 + sumTT*p11
-		q := [2][2]float64{{ap00*n + ap01*sumT, ap00*sumT + ap01*sumTT}, {0, ap10*sumT + ap11*sumTT}}
-		q[1][0] = q[0][1]
-		u := [2]float64{ap00*zy0 + ap01*zy1, ap10*zy0 + ap11*zy1}
+		det, cucu, q3, u := groupQ(theta, rec[0], rec[1], rec[2], rec[3+2*k], rec[4+2*k])
+		ld.add(det)
+		p.cucu += cucu
+		q := [2][2]float64{{q3[0], q3[1]}, {q3[1], q3[2]}}
 		idx := d.spIdx[d.spOff[g]:d.spOff[g+1]]
 		val := d.spVal[d.spOff[g]:d.spOff[g+1]]
 		for a, j := range idx {
@@ -767,7 +753,7 @@ func (d *lmmxData) partialSparse(theta []float64, lo, hi int) lmmxPartial {
 			}
 		}
 	}
-	p.ldL2 = logs + math.Log(prod) + float64(exp2)*math.Ln2
+	p.ldL2 = ld.value()
 	return p
 }
 
@@ -782,24 +768,9 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 	if len(group) != len(t) || len(t) != len(y) || d.n != len(y) {
 		return fail("lengths differ: group %d, t %d, y %d, design %d", len(group), len(t), len(y), d.n)
 	}
-	maxG, nobs := -1, 0
-	var ysum float64
-	for i, g := range group {
-		if g < 0 {
-			return fail("observation %d: negative group index %d", i, g)
-		}
-		if math.IsInf(t[i], 0) || math.IsInf(y[i], 0) {
-			return fail("observation %d: infinite value", i)
-		}
-		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
-			continue
-		}
-		maxG = max(maxG, g)
-		nobs++
-		ysum += y[i]
-	}
-	if nobs == 0 {
-		return fail("no observations")
+	maxG, nobs, ysum, err := scanObservations(group, t, y, -1)
+	if err != nil {
+		return nil, nil, 0, nil, nil, err
 	}
 	k := len(d.Cols) + 1
 	terms = append([]string{"(Intercept)"}, d.Terms...)
@@ -873,24 +844,8 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 	}
 	data.sums = kept
 	data.n = float64(nobs)
-	G := data.groups()
-	q := 2 * G
-	if opt.InterceptOnly {
-		q = G
-	}
-	if nobs <= q {
-		return fail("%d observations are not more than the %d random effects of %d groups; the variance components cannot be identified", nobs, q, G)
-	}
-	if nobs <= k {
-		return fail("%d observations for %d fixed effects", nobs, k)
-	}
-	var sT, sTT float64
-	for g := 0; g < G; g++ {
-		sT += data.sums[g*st+1]
-		sTT += data.sums[g*st+2]
-	}
-	if vt := data.n*sTT - sT*sT; !opt.InterceptOnly && !(vt > 1e-12*data.n*sTT) {
-		return fail("t has no variation; the random slope cannot be estimated")
+	if err := data.identifiable(opt.InterceptOnly); err != nil {
+		return nil, nil, 0, nil, nil, err
 	}
 	if opt.InterceptOnly {
 		return data, nil, singletons, terms, rterms, nil
@@ -905,7 +860,7 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 	if !ok {
 		return data, nil, singletons, terms, rterms, nil
 	}
-	gs = make([]groupSums, G)
+	gs = make([]groupSums, data.groups())
 	for i, g := range group {
 		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
 			continue
@@ -914,15 +869,75 @@ func newLMMXData(group []int, t, y []float64, d *Design, opt LMMOptions) (data *
 		for j, c := range d.Cols {
 			r -= bols[j+1] * c[i]
 		}
-		s := &gs[pos[g]]
-		s.n++
-		s.st += t[i]
-		s.stt += t[i] * t[i]
-		s.sy += r
-		s.sty += t[i] * r
-		s.syy += r * r
+		gs[pos[g]].add(t[i], r)
 	}
 	return data, gs, singletons, terms, rterms, nil
+}
+
+// add adds an observation at time t with value (or residual) r.
+func (s *groupSums) add(t, r float64) {
+	s.n++
+	s.st += t
+	s.stt += t * t
+	s.sy += r
+	s.sty += t * r
+	s.syy += r * r
+}
+
+// scanObservations checks the observations of FitLMMDesign and
+// FitLMMGroups (a group index below rows when rows ≥ 0, no infinite t or y)
+// and returns the largest group index, the number of observations without
+// a NaN and the sum of their y.
+func scanObservations(group []int, t, y []float64, rows int) (maxG, nobs int, ysum float64, err error) {
+	maxG = -1
+	for i, g := range group {
+		if g < 0 {
+			return 0, 0, 0, fmt.Errorf("stats: FitLMMDesign: observation %d: negative group index %d", i, g)
+		}
+		if rows >= 0 && g >= rows {
+			return 0, 0, 0, fmt.Errorf("stats: FitLMMDesign: observation %d: group index %d is not a row of the %d-row group design", i, g, rows)
+		}
+		if math.IsInf(t[i], 0) || math.IsInf(y[i], 0) {
+			return 0, 0, 0, fmt.Errorf("stats: FitLMMDesign: observation %d: infinite value", i)
+		}
+		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
+			continue
+		}
+		maxG = max(maxG, g)
+		nobs++
+		ysum += y[i]
+	}
+	if nobs == 0 {
+		return 0, 0, 0, errors.New("stats: FitLMMDesign: no observations")
+	}
+	return maxG, nobs, ysum, nil
+}
+
+// identifiable checks that the model of d (its groups' sums and n set) can
+// be estimated: more observations than random effects and than fixed
+// effects, and t varying when there is a random slope.
+func (d *lmmxData) identifiable(interceptOnly bool) error {
+	G, st, k := d.groups(), d.stride, d.k
+	nobs := int(d.n)
+	q := 2 * G
+	if interceptOnly {
+		q = G
+	}
+	if nobs <= q {
+		return fmt.Errorf("stats: FitLMMDesign: %d observations are not more than the %d random effects of %d groups; the variance components cannot be identified", nobs, q, G)
+	}
+	if nobs <= k {
+		return fmt.Errorf("stats: FitLMMDesign: %d observations for %d fixed effects", nobs, k)
+	}
+	var sT, sTT float64
+	for g := 0; g < G; g++ {
+		sT += d.sums[g*st+1]
+		sTT += d.sums[g*st+2]
+	}
+	if vt := d.n*sTT - sT*sT; !interceptOnly && !(vt > 1e-12*d.n*sTT) {
+		return errors.New("stats: FitLMMDesign: t has no variation; the random slope cannot be estimated")
+	}
+	return nil
 }
 
 // aliasedColumn returns the first column of the k×k cross-product matrix

@@ -39,23 +39,9 @@ func newLMMGroupData(group []int, t, y []float64, pd *Design, slope string, opt 
 	if len(group) != len(t) || len(t) != len(y) {
 		return fail("lengths differ: group %d, t %d, y %d", len(group), len(t), len(y))
 	}
-	nobs := 0
-	var ysum float64
-	for i, g := range group {
-		if g < 0 || g >= pd.n {
-			return fail("observation %d: group index %d is not a row of the %d-row group design", i, g, pd.n)
-		}
-		if math.IsInf(t[i], 0) || math.IsInf(y[i], 0) {
-			return fail("observation %d: infinite value", i)
-		}
-		if math.IsNaN(t[i]) || math.IsNaN(y[i]) {
-			continue
-		}
-		nobs++
-		ysum += y[i]
-	}
-	if nobs == 0 {
-		return fail("no observations")
+	_, nobs, ysum, err := scanObservations(group, t, y, pd.n)
+	if err != nil {
+		return nil, nil, 0, nil, nil, err
 	}
 	k := len(pd.Cols) + 1
 	terms = append([]string{"(Intercept)"}, pd.Terms...)
@@ -150,19 +136,8 @@ func newLMMGroupData(group []int, t, y []float64, pd *Design, slope string, opt 
 	data.n = float64(nobs)
 	data.colType = colType
 	G := data.groups()
-	if nobs <= 2*G {
-		return fail("%d observations are not more than the %d random effects of %d groups; the variance components cannot be identified", nobs, 2*G, G)
-	}
-	if nobs <= k {
-		return fail("%d observations for %d fixed effects", nobs, k)
-	}
-	var sT, sTT float64
-	for g := 0; g < G; g++ {
-		sT += data.sums[g*st+1]
-		sTT += data.sums[g*st+2]
-	}
-	if vt := data.n*sTT - sT*sT; !(vt > 1e-12*data.n*sTT) {
-		return fail("t has no variation; the random slope cannot be estimated")
+	if err := data.identifiable(false); err != nil {
+		return nil, nil, 0, nil, nil, err
 	}
 	// Per-group sums of the least-squares residuals for the moment start:
 	// r_i = y_i − ȳ − c0·β − t_i·(c1·β); then the patterns, if few.
@@ -195,13 +170,7 @@ func newLMMGroupData(group []int, t, y []float64, pd *Design, slope string, opt 
 		}
 		gi := pos[g]
 		r := y[i] - data.ybar - a[gi] - t[i]*b[gi]
-		s := &gs[gi]
-		s.n++
-		s.st += t[i]
-		s.stt += t[i] * t[i]
-		s.sy += r
-		s.sty += t[i] * r
-		s.syy += r * r
+		gs[gi].add(t[i], r)
 	}
 	return data, gs, singletons, terms, rterms, nil
 }

@@ -62,6 +62,14 @@ func fileError(t testing.TB, err error) *FileError {
 	return fe
 }
 
+// shown is err's message without the file's path: the random digits of a test's temporary
+// directory could otherwise hold a value a test makes sure is not echoed.
+func shown(t testing.TB, err error) string {
+	t.Helper()
+	fe := fileError(t, err)
+	return strings.ReplaceAll(err.Error(), fe.Path, "FILE")
+}
+
 func equalRows(t testing.TB, got, want []row) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {

@@ -490,7 +490,7 @@ func TestXLSXDisplayedIdentifier(t *testing.T) {
 			if fe.Line != 2 || fe.Column != tc.column {
 				t.Errorf("line %d column %q, want 2 and %q", fe.Line, fe.Column, tc.column)
 			}
-			if strings.Contains(err.Error(), fmt.Sprint(tc.id%10000)) {
+			if strings.Contains(shown(t, err), fmt.Sprint(tc.id%10000)) {
 				t.Errorf("error echoes the value: %v", err)
 			}
 		})
