@@ -111,12 +111,15 @@ func BenchmarkAnalyze(b *testing.B) {
 		b.Skip("set KAPSTAT_BENCH_DB to an ingested warehouse")
 	}
 	ctx := context.Background()
-	w, err := OpenWarehouse(ctx, db, "", true)
+	// KAPSTAT_BENCH_WRITE=1: also write the analysis tables and the stored analysis, as
+	// kapstat analyze does (the warehouse is then opened for writing).
+	write := os.Getenv("KAPSTAT_BENCH_WRITE") == "1"
+	w, err := OpenWarehouse(ctx, db, "", !write)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
-	opt := AnalyzeOptions{Config: DefaultConfig()}
+	opt := AnalyzeOptions{Config: DefaultConfig(), Write: write}
 	if os.Getenv("KAPSTAT_BENCH_STEPS") != "" {
 		// one line per step with the seconds since the last one
 		last, prev := time.Now(), ""
