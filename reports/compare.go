@@ -33,8 +33,12 @@ func (b *builder) comparisons() *Sheet {
 		// The chart shows the first dimension compared (program, the field's central question,
 		// when it is): the run of rows with estimates under its section.
 		if from, to, ok := firstEstimates(ch); ok {
-			s.Blocks = append(s.Blocks, &Chart{Title: heading(m) + ": difference in mean change from the reference group, " + ch.Rows[from-1].Cells[0].Text,
-				XTitle: "Comparison", YTitle: "Points (negative: improved more)", Bar: true, Rows: 8 + 2*(to-from+1),
+			section := ch.Rows[from-1].Cells[0].Text // "By program — against …"
+			if section != "" {
+				section = strings.ToLower(section[:1]) + section[1:]
+			}
+			s.Blocks = append(s.Blocks, &Chart{Title: heading(m) + ": difference in mean change from the reference group, " + section,
+				XTitle: "Group", YTitle: "Points (negative: improved more)", Bar: true, Rows: 8 + 2*(to-from+1),
 				Series: []Series{
 					{Name: "Unadjusted", T: ch, X: 0, Y: cmpUnadj, From: from, To: to, Color: "A6A6A6"},
 					{Name: "Adjusted", T: ch, X: 0, Y: cmpAdj, From: from, To: to, Color: palette[0]},

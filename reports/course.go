@@ -41,8 +41,10 @@ func (b *builder) course() *Sheet {
 			s.Blocks = append(s.Blocks, bp)
 		}
 		if !b.a.Cohort.AssessmentOnly {
+			// response by dose, its chart, item 9 and the windows on a printed page of their
+			// own, so that no chart is cut by a page break
 			bd := b.doseTable(m)
-			s.Blocks = append(s.Blocks, bd)
+			s.Blocks = append(s.Blocks, PageBreak{}, bd)
 			if len(bd.Rows) > 0 {
 				s.Blocks = append(s.Blocks, &Chart{Title: heading(m) + ": responded by dose number", XTitle: "Dose number",
 					YTitle: "Share responded", YPercent: true, Rows: 14,

@@ -318,7 +318,10 @@ func (b *builder) sessionSafety() *Sheet {
 	}
 	sideEffects := func(title, unit string, key string, figs func(outcome.SafetyFigures) map[string]stats.Proportion, additive bool) *Table {
 		hdr := []string{"Side effect"}
-		for _, g := range groups {
+		for i, g := range groups {
+			if i == 0 && unit == "Patients" {
+				g.name = "All patients with a dosing session" // the overall column counts patients here
+			}
 			hdr = append(hdr, g.name)
 		}
 		se := &Table{Title: title, Columns: columns(hdr...)}
@@ -376,7 +379,9 @@ func (b *builder) sessionSafety() *Sheet {
 	sp := sideEffects("Side effects: patients with each at one or more sessions", "Patients", "sep",
 		func(f outcome.SafetyFigures) map[string]stats.Proportion { return f.SideEffectsPatients }, false)
 	sp.Notes = []string{"Among patients with side effects recorded at one or more dosing sessions: those with the side effect at any of them. In a route's or setting's column, through the patient's sessions of that route or setting."}
-	s.Blocks = append(s.Blocks, se, sp)
+	// the per-patient table on a printed page of its own: it does not fit under the two above,
+	// and its rows would run onto the next page without their header
+	s.Blocks = append(s.Blocks, se, PageBreak{}, sp)
 
 	// Dissociation by dose number, overall.
 	dt := &Table{Title: "Dissociation by dose number (CADSS-6 total, 0–24)", Columns: columns("Dose", "Sessions with it recorded", "Mean", "SD", "Lower 95%", "Upper 95%")}
