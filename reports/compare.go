@@ -307,7 +307,7 @@ func (b *builder) slopeComparison(m *pipeline.MeasureResult) *Table {
 		}
 		return sentence
 	})
-	t.Notes = []string{"The difference in the average weekly change of score over the baseline and acute-window scores (linear mixed model with a straight line per patient and a time × group term, as R's lmer). Negative: scores fell faster than in the reference group."}
+	t.Notes = []string{"The difference in the average weekly change of score over the baseline and acute-window scores (linear mixed model with a straight line per patient and a time × group term, as R's lmer). Negative: scores fell faster than in the reference group. This model allows for the patient characteristics but not for the baseline score, which is the first point of each patient's own line."}
 	return t
 }
 
