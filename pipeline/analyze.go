@@ -928,7 +928,6 @@ type stream[T any] struct {
 	id      string
 	row     T
 	readErr error // the reader's error, once batches is closed
-	rows    *sql.Rows
 }
 
 type streamItem[T any] struct {
@@ -941,7 +940,7 @@ const streamBatch = 2048
 
 // interner keeps one copy of each of the few distinct values of a categorical column
 // (instrument, clinic, route, program, ...), which would otherwise be a string of its own on
-// every row kept for the analysis: a fifth of analyze's heap at a million patients. Each
+// every row kept for the analysis: 23 of the 265 MB analyze held at 100,000 patients. Each
 // stream has its own (they scan in goroutines of their own).
 type interner map[string]string
 
@@ -956,7 +955,7 @@ func (in interner) of(s string) string {
 }
 
 func newStream[T any](rows *sql.Rows, scan func(*sql.Rows, *string) (T, error)) *stream[T] {
-	s := &stream[T]{rows: rows, batches: make(chan []streamItem[T], 4), done: make(chan struct{})}
+	s := &stream[T]{batches: make(chan []streamItem[T], 4), done: make(chan struct{})}
 	go func() {
 		defer close(s.batches)
 		batch := make([]streamItem[T], 0, streamBatch)

@@ -20,8 +20,9 @@ import (
 // The analysis snapshot lets report write a workbook from the analysis analyze stored,
 // instead of analysing again (the workbook is the same: it is made from the same Analysis
 // value). analyze stores, in the transaction that writes the analysis tables, the whole
-// Analysis gob-encoded (lossless: NaN, +Inf, nil and the fields the JSON leaves out, such as
-// the Safety list, come back as they were) with the key of what it depends on. A report
+// Analysis in a lossless binary form (encodeValue: NaN, +Inf, nil and the fields the JSON
+// leaves out, such as the Safety list, come back as they were) with the key of what it
+// depends on. A report
 // reuses it only when the key it would analyse under is the same: the as-of day, the
 // configuration in force, the build of kapstat and the ingested files (every ingest_runs row
 // and retraction), so that a new ingest, a retraction, another config or another as-of day
@@ -30,9 +31,15 @@ import (
 const snapshotDDL = `CREATE OR REPLACE TABLE analysis_snapshot (run_at TIMESTAMP, as_of VARCHAR, build VARCHAR,
 	config VARCHAR, inputs VARCHAR, body BLOB)`
 
-// maxSnapshot bounds the stored analysis a report decodes (a million-patient analysis takes a
-// few MB; the Safety list is its only part that grows with the patients).
+// maxSnapshot bounds the stored analysis a report decodes. A million-patient analysis takes
+// 77 MB (bench/run.sh), nearly all of it the trajectory classes' per-patient assignments; the
+// Safety list is 3 MB of it.
 const maxSnapshot = 1 << 30
+
+// queryer is a database or a transaction.
+type queryer interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
 
 // snapshotKey is what an analysis depends on besides the rows the inputs gave.
 type snapshotKey struct {
@@ -59,9 +66,7 @@ func build() string {
 // inputsKey is a hash of every ingest run's file rows and of the retractions, the warehouse's
 // record of what it holds: it changes with every ingest that loads anything, every
 // --replace and every retract.
-func (w *Warehouse) inputsKey(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) (string, error) {
+func (w *Warehouse) inputsKey(ctx context.Context, q queryer) (string, error) {
 	h := sha256.New()
 	for _, query := range []string{
 		`SELECT run_id, file_id, path, sha256, kind, rows_read, accepted, duplicates, quarantined FROM ingest_runs ORDER BY file_id`,
@@ -96,9 +101,7 @@ func (w *Warehouse) inputsKey(ctx context.Context, q interface {
 }
 
 // key is the snapshot key of an analysis with this configuration and as-of day.
-func (w *Warehouse) key(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, cfg Config, asOf *string) (snapshotKey, error) {
+func (w *Warehouse) key(ctx context.Context, q queryer, cfg Config, asOf *string) (snapshotKey, error) {
 	c, err := json.Marshal(cfg)
 	if err != nil {
 		return snapshotKey{}, err
@@ -244,6 +247,15 @@ func (d *decoder) length() (int, error) {
 	return int(n), nil
 }
 
+// presentLength reads the 0/1 byte before a slice or map and, when present, its length.
+func (d *decoder) presentLength() (n int, ok bool, err error) {
+	if ok, err = d.present(); err != nil || !ok {
+		return 0, ok, err
+	}
+	n, err = d.length()
+	return n, err == nil, err
+}
+
 // present reads the 0/1 byte before a pointer, slice or map.
 func (d *decoder) present() (bool, error) {
 	if len(d.b) == 0 {
@@ -314,12 +326,8 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		v.Set(p)
 		return nil
 	case reflect.Slice:
-		ok, err := d.present()
+		n, ok, err := d.presentLength()
 		if err != nil || !ok {
-			return err
-		}
-		n, err := d.length()
-		if err != nil {
 			return err
 		}
 		// Grown as elements decode, so that a length a damaged body claims costs no memory
@@ -343,12 +351,8 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		}
 		return nil
 	case reflect.Map:
-		ok, err := d.present()
+		n, ok, err := d.presentLength()
 		if err != nil || !ok {
-			return err
-		}
-		n, err := d.length()
-		if err != nil {
 			return err
 		}
 		m := reflect.MakeMapWithSize(v.Type(), min(n, 1024))
@@ -403,11 +407,11 @@ func (w *Warehouse) StoredAnalysis(ctx context.Context, opt AnalyzeOptions) (*An
 	if err != nil {
 		return nil, "", err
 	}
+	// The key first: the body (77 MB at a million patients) is read only when it will be used.
 	var got snapshotKey
 	var runAt time.Time
-	var body []byte
-	err = w.db.QueryRowContext(ctx, `SELECT run_at, as_of, build, config, inputs, body FROM analysis_snapshot
-		WHERE octet_length(body) <= ? ORDER BY run_at DESC LIMIT 1`, maxSnapshot).Scan(&runAt, &got.AsOf, &got.Build, &got.Config, &got.Inputs, &body)
+	err = w.db.QueryRowContext(ctx, `SELECT run_at, as_of, build, config, inputs FROM analysis_snapshot
+		WHERE octet_length(body) <= ? ORDER BY run_at DESC LIMIT 1`, maxSnapshot).Scan(&runAt, &got.AsOf, &got.Build, &got.Config, &got.Inputs)
 	if err == sql.ErrNoRows {
 		return nil, "no analysis stored by kapstat analyze", nil
 	}
@@ -429,6 +433,11 @@ func (w *Warehouse) StoredAnalysis(ctx context.Context, opt AnalyzeOptions) (*An
 		return nil, fmt.Sprintf("the stored analysis was made by %s, this is %s", got.Build, want.Build), nil
 	case got.Inputs != want.Inputs:
 		return nil, "files were ingested or retracted since the stored analysis", nil
+	}
+	var body []byte
+	if err := w.db.QueryRowContext(ctx, `SELECT body FROM analysis_snapshot WHERE run_at = ? AND octet_length(body) <= ?
+		LIMIT 1`, runAt, maxSnapshot).Scan(&body); err != nil {
+		return nil, "", err
 	}
 	a, err := decodeSnapshot(body)
 	if err != nil {

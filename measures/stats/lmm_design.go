@@ -633,10 +633,11 @@ func (d *lmmxData) expandPatterns(p *lmmxPartial) {
 // 250 thousand patterns and took gigabytes and seconds per evaluation.
 const maxPatterns = lmmChunk / 8
 
-// findPatterns sets d.pattern when every column is, within every group,
+// findPatterns sets d.colType when every column is, within every group,
 // a constant or t times a constant (checked on the observations to a
-// relative 1e-12), and the groups have fewer distinct vectors of those
-// constants than a quarter of the groups and than maxPatterns.
+// relative 1e-12), and then each group's sparse constants, or d.pattern
+// when the groups have fewer distinct vectors of those constants than a
+// quarter of the groups and than maxPatterns (groupPatterns).
 func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []int) {
 	k, st := d.k, d.stride
 	G := d.groups()
@@ -691,43 +692,13 @@ func (d *lmmxData) findPatterns(group []int, t, y []float64, des *Design, pos []
 			return
 		}
 	}
-	index := map[string]int32{}
-	pattern := make([]int32, G)
-	c := make([]float64, k)
-	key := make([]byte, 8*k)
-	for g := 0; g < G; g++ {
-		rec := d.sums[g*st : (g+1)*st]
-		for j := 0; j < k; j++ {
-			if d.colType[j] == 0 {
-				c[j] = rec[3+j] / rec[0]
-			} else if rec[2] > 0 {
-				c[j] = rec[3+k+j] / rec[2]
-			} else {
-				c[j] = 0
-			}
-			b := math.Float64bits(c[j])
-			for r := 0; r < 8; r++ {
-				key[8*j+r] = byte(b >> (8 * r))
-			}
-		}
-		pi, seen := index[string(key)]
-		if !seen {
-			if len(index) >= min(G/4, maxPatterns) {
-				d.patterns = nil
-				d.sparse()
-				return
-			}
-			pi = int32(len(index))
-			index[string(key)] = pi
-			d.patterns = append(d.patterns, c...)
-		}
-		pattern[g] = pi
-	}
-	d.pattern = pattern
+	// Each group's constants, kept sparse, then as patterns when there are few.
+	d.sparse()
+	d.groupPatterns()
 }
 
 // sparse keeps each group's vector c_g of nonzero constants (see
-// lmmxData.spOff) when the columns have types but too many patterns.
+// lmmxData.spOff), from the sums, once the columns have types.
 func (d *lmmxData) sparse() {
 	k, st := d.k, d.stride
 	G := d.groups()

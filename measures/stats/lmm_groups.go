@@ -175,10 +175,10 @@ func newLMMGroupData(group []int, t, y []float64, pd *Design, slope string, opt 
 	return data, gs, singletons, terms, rterms, nil
 }
 
-// groupPatterns turns the sparse constants of newLMMGroupData into
-// patterns (see lmmxData) when the groups share few distinct vectors of
-// them, as findPatterns does for FitLMMDesign; otherwise the sparse
-// constants stay.
+// groupPatterns turns the sparse constants (newLMMGroupData, or sparse for
+// FitLMMDesign) into patterns (see lmmxData) when the groups share fewer
+// distinct vectors of them than a quarter of the groups and than
+// maxPatterns; otherwise the sparse constants stay.
 func (d *lmmxData) groupPatterns() {
 	G := d.groups()
 	k := d.k
